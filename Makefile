@@ -1,0 +1,95 @@
+# slipway — build, install, check.  See README.md.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/slipway
+VERSION := 0.1.0
+
+CC      ?= cc
+PKGS    := libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CPPFLAGS_ALL = -Ilib -Iassembler -DSLIPWAY_VERSION='"$(VERSION)"' -DSLIPWAY_DATADIR='"$(DATADIR)"'
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+ASM_SRC := $(sort $(wildcard assembler/*.c))
+HDRS    := $(wildcard lib/*.h assembler/*.h)
+LIB_OBJ := $(LIB_SRC:%.c=build/obj/%.o)
+ASM_OBJ := $(ASM_SRC:%.c=build/obj/%.o)
+
+# Unit tests: every tests/unit/test_*.c is one cmocka program, linked
+# against libslipway (and the assembler's objects but main) built with
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(filter-out build/san/assembler/main.o,$(ASM_SRC:%.c=build/san/%.o))
+
+# Debian packages the build and the tests need.  `make deps` installs the
+# missing ones (apt-get update first, once, only when something is missing).
+DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
+	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev
+DEPS_RUN   := e2fsprogs dosfstools mtools fdisk mmdebstrap uidmap debian-archive-keyring \
+	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
+	dpkg-dev apt-utils
+DEPS := $(DEPS_BUILD) $(DEPS_RUN)
+
+.PHONY: all deps install check unit integration boot image bench clean
+all: build/slipway
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install:" $$missing >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+build/libslipway.a: $(LIB_OBJ)
+	@mkdir -p build
+	ar rcs $@ $^
+
+build/slipway: $(ASM_OBJ) build/libslipway.a
+	$(CC) $(CFLAGS) -o $@ $(ASM_OBJ) build/libslipway.a $(PKG_LIBS)
+
+build/unit/%: tests/unit/%.c $(SAN_OBJ) $(HDRS)
+	@mkdir -p build/unit
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
+
+install: build/slipway
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 build/slipway $(DESTDIR)$(BINDIR)/slipway
+	cp -r profiles grub $(DESTDIR)$(DATADIR)/
+
+# The README's test command.  Everything: unit (ASan/UBSan), integration,
+# boot.  Ends with "N passed, N failed".
+check: deps build/slipway $(UNIT_BIN)
+	@tests/run-all.sh
+
+unit: build/slipway $(UNIT_BIN)
+	@tests/run-all.sh unit
+
+integration: build/slipway
+	@tests/run-all.sh integration
+
+boot: build/slipway
+	@tests/run-all.sh boot
+
+# The README's build command: the default profile into out/.
+image: deps build/slipway
+	build/slipway build profiles/azure-base.yaml -o out
+
+bench: deps build/slipway
+	tests/bench/run.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile.h"
+#include "derive.h"
+
+struct json_object;
+
+/* Where each partition landed; filled by the disk plan. */
+struct planned_partition {
+        const struct slw_partition *spec;
+        uint64_t offset, size;          /* bytes; both multiples of 1 MiB */
+        char part_uuid[37];             /* GPT partition GUID */
+        char fs_uuid[37];               /* filesystem UUID ("XXXX-XXXX" for vfat) */
+        uint32_t vfat_serial;
+        unsigned number;                /* 1-based partition number */
+};
+
+struct disk_plan {
+        uint64_t disk_size;             /* bytes, multiple of 1 MiB */
+        char disk_uuid[37];
+        struct planned_partition parts[16];
+        size_t n_parts;
+        int root_index, esp_index, bios_index;   /* -1 when absent */
+};
+
+/* Everything a build's stages share.  Stages take it explicitly. */
+struct build_ctx {
+        const struct slw_profile *profile;
+        const char *outdir;             /* final artifacts go here */
+        char *workdir;                  /* <outdir>/.slipway-<name>.XXXXXX, removed at the end */
+        char *cache_dir;                /* package and rootfs caches */
+        char *tree;                     /* the image's root tree (in workdir or cache copy) */
+        char *raw_tmp;                  /* the assembled raw disk (temp name in outdir) */
+        char *mirror_override;          /* --mirror */
+        uint64_t epoch;                 /* SOURCE_DATE_EPOCH, or derived default */
+        bool unprivileged;              /* not root: use unshare modes */
+        bool enabled_outputs[_OUT_MAX]; /* profile outputs, or --output */
+        struct disk_plan plan;
+        struct derive_ctx derive;       /* deterministic UUIDs etc. */
+        struct json_object *build_json; /* stage timings, changes, cache hits, tools */
+        struct json_object *changes;    /* array: what configure changed, and why */
+        char **artifacts;               /* temp paths written so far (for rename / cleanup) */
+        char **artifact_finals;         /* their final names */
+};
+
+/* Stage entry points: one each, taking the context.  0 or negative errno;
+ * each logs its own failure. */
+int stage_resolve(struct build_ctx *ctx);
+int stage_rootfs(struct build_ctx *ctx);
+int stage_configure(struct build_ctx *ctx);
+int stage_disk(struct build_ctx *ctx);
+int stage_bootloader(struct build_ctx *ctx);
+int stage_export(struct build_ctx *ctx);
+int stage_report(struct build_ctx *ctx);
+
+/* Records a change made to the tree in build.json's "changes". */
+void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path);
+/* Registers an artifact written under a temp name; renamed at the end. */
+void build_add_artifact(struct build_ctx *ctx, const char *tmp_path, const char *final_path);

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Exit codes, documented in the README. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILURE_BUILD = 1,   /* build or check failed */
+        EXIT_USAGE = 2,           /* usage or profile error, or not implemented */
+        EXIT_INTERRUPTED = 130,
+};
+
+/* One file per command: assembler/cmd_<name>.c.  Each returns an exit code. */
+int cmd_build(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_size(int argc, char **argv);
+int cmd_qemu(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+
+struct command {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        const char *synopsis;
+        const char *help;
+};
+
+extern const struct command commands[];
+const struct command *command_find(const char *name);

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#include "commands.h"
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct command commands[] = {
+        { "build", cmd_build,
+          "build PROFILE [-o DIR] [--output FMT,..] [--set KEY=VALUE] [--cache DIR] [--mirror URL]",
+          "Runs the stages (resolve, rootfs, configure, disk, bootloader, export, report)\n"
+          "and writes the artifacts to DIR (default: out/).\n"
+          "  -o, --outdir DIR     where artifacts go (created if missing)\n"
+          "  --output FMT,..      override the profile's outputs (raw,vhd,vhd-dynamic,qcow2,iso,tar)\n"
+          "  --set KEY=VALUE      override a profile value by dotted path (origin: command line)\n"
+          "  --cache DIR          package and rootfs cache (default: $SLIPWAY_CACHE or\n"
+          "                       /var/cache/slipway as root, ~/.cache/slipway otherwise)\n"
+          "  --mirror URL         package mirror (default: the build host's own apt sources)\n"
+          "  -v, --verbose        show the tools' output\n" },
+        { "summary", cmd_summary, "summary PROFILE [--json] [--set KEY=VALUE]",
+          "Prints the merged profile with the origin (file:line) and reason of each value.\n" },
+        { "validate", cmd_validate, "validate PROFILE [--set KEY=VALUE]",
+          "Checks a profile. Exit 0, or prints each error as file:line:col: message and exits 2.\n" },
+        { "inspect", cmd_inspect, "inspect IMAGE [--json]",
+          "Partitions, filesystems, UUIDs, boot code, os-release, kernel, package count\n"
+          "of a raw, vhd, qcow2 or iso image, without root and without mounting.\n" },
+        { "verify", cmd_verify, "verify --azure IMAGE [--deep] [--json]",
+          "Checks an image against Azure's requirements.\n" },
+        { "size", cmd_size, "size diff OLD NEW",
+          "Explains what grew and shrank between two builds' size.json, by package and directory.\n" },
+        { "qemu", cmd_qemu, "qemu IMAGE [--uefi] [--iso] [--timeout SECONDS]",
+          "Boots an image with qemu, serial console on stdio. Uses KVM when it works and\n"
+          "falls back to TCG (with a notice) when it does not. The guest gets no outside network.\n" },
+        { "cache", cmd_cache, "cache list|clean [--cache DIR]",
+          "Lists or removes cached rootfs trees and packages.\n" },
+        { NULL, NULL, NULL, NULL },
+};
+
+const struct command *command_find(const char *name) {
+        for (const struct command *c = commands; c->name; c++)
+                if (strcmp(c->name, name) == 0)
+                        return c;
+        return NULL;
+}
+
+static void print_usage(FILE *f) {
+        fprintf(f, "slipway %s — assembles small bootable OS images from declarative profiles\n\n"
+                   "Usage:\n", SLIPWAY_VERSION);
+        for (const struct command *c = commands; c->name; c++)
+                fprintf(f, "  slipway %s\n", c->synopsis);
+        fprintf(f, "  slipway help COMMAND\n"
+                   "  slipway --version\n\n"
+                   "Global options: -q/--quiet, -v/--verbose (before the command).\n"
+                   "Exit codes: 0 success, 1 build or check failure, 2 usage or profile error,\n"
+                   "130 interrupted.\n");
+}
+
+int main(int argc, char **argv) {
+        spawn_install_signal_handlers();
+        int i = 1;
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        print_usage(stdout);
+                        return EXIT_OK;
+                } else if (strcmp(argv[i], "--version") == 0) {
+                        printf("slipway %s\n", SLIPWAY_VERSION);
+                        return EXIT_OK;
+                } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
+                        log_set_level(LOG_DEBUG);
+                else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+                        log_set_level(LOG_ERR);
+                else {
+                        fprintf(stderr, "slipway: unknown option %s\n", argv[i]);
+                        print_usage(stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (i >= argc) {
+                print_usage(stderr);
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[i], "help") == 0) {
+                if (i + 1 >= argc) {
+                        print_usage(stdout);
+                        return EXIT_OK;
+                }
+                const struct command *c = command_find(argv[i + 1]);
+                if (!c) {
+                        fprintf(stderr, "slipway: no such command: %s\n", argv[i + 1]);
+                        return EXIT_USAGE;
+                }
+                printf("Usage: slipway %s\n\n%s", c->synopsis, c->help);
+                return EXIT_OK;
+        }
+        const struct command *c = command_find(argv[i]);
+        if (!c) {
+                fprintf(stderr, "slipway: unknown command '%s' (see slipway --help)\n", argv[i]);
+                return EXIT_USAGE;
+        }
+        return c->run(argc - i, argv + i);
+}

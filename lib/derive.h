@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdint.h>
+#include <stddef.h>
+
+/* Deterministic values.  Every UUID, serial, seed or salt in an image is
+ * derived from (image name, image version, SOURCE_DATE_EPOCH, purpose), so
+ * two builds of one profile at one epoch produce the same bytes. */
+struct derive_ctx {
+        unsigned char key[32];   /* SHA-256 of name, version and epoch */
+};
+
+void derive_init(struct derive_ctx *d, const char *name, const char *version, uint64_t epoch);
+/* 32 bytes of SHA-256(key || purpose). */
+void derive_bytes(const struct derive_ctx *d, const char *purpose, unsigned char out[32]);
+/* A random-looking (version 4, variant 1) UUID string, 36 chars + NUL. */
+void derive_uuid(const struct derive_ctx *d, const char *purpose, char out[37]);
+uint32_t derive_u32(const struct derive_ctx *d, const char *purpose);
+/* SHA-256 of a buffer as 64 hex chars + NUL. */
+void sha256_hex(const void *data, size_t len, char out[65]);
+/* SHA-256 of a file; 0 or negative errno. */
+int sha256_file_hex(const char *path, char out[65]);

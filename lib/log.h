@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* The only global mutable state of slipway besides the signal-cleanup
+ * registry in spawn.c (which a signal handler needs): the log level. */
+enum log_level { LOG_QUIET = 0, LOG_ERR = 1, LOG_WARN = 2, LOG_INFO = 3, LOG_DEBUG = 4 };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logs "message: strerror(-err)" and returns err (a negative errno) so a
+ * caller can write `return log_error_errno(r, "...")`. */
+int log_msg_errno(enum log_level level, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_error_errno(err, ...) log_msg_errno(LOG_ERR, (err), __VA_ARGS__)
+#define log_warning_errno(err, ...) log_msg_errno(LOG_WARN, (err), __VA_ARGS__)

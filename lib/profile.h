@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The profile model.
+ *
+ * A profile is loaded in two layers:
+ *  1. a generic tree (struct pnode) of the merged YAML, where every node
+ *     remembers its origin (file:line:col) and an optional `reason:`;
+ *  2. the typed model (struct slw_profile) that stages read.
+ * Stages that need to name the profile line of a value (for an error or for
+ * build.json) ask profile_origin() with the value's dotted path. */
+
+struct slw_origin {
+        const char *file;       /* path as given/resolved, or "command line", or "default" */
+        unsigned line, col;     /* 1-based; 0 when not from a file */
+};
+
+enum pnode_kind { PNODE_SCALAR, PNODE_SEQ, PNODE_MAP };
+
+struct pnode {
+        enum pnode_kind kind;
+        char *key;                  /* key in parent map, or NULL */
+        char *value;                /* PNODE_SCALAR */
+        struct pnode **items;       /* PNODE_SEQ items / PNODE_MAP entries, in order */
+        size_t n_items;
+        struct slw_origin origin;   /* where the value was (last) set */
+        struct slw_origin key_origin;
+        char *reason;               /* `reason:` attached to this value, or NULL */
+};
+
+enum slw_backend { BACKEND_APT, BACKEND_DNF, BACKEND_IMPORT };
+enum slw_part_type { PART_BIOS_BOOT, PART_ESP, PART_ROOT, PART_LINUX, PART_SWAP };
+enum slw_fs { FS_NONE, FS_EXT4, FS_VFAT };
+enum slw_output { OUT_RAW, OUT_VHD, OUT_VHD_DYNAMIC, OUT_QCOW2, OUT_ISO, OUT_TAR, _OUT_MAX };
+enum slw_compression { COMP_NONE, COMP_ZLIB, COMP_ZSTD };
+
+struct slw_repo {           /* dnf repositories */
+        char *name, *baseurl;
+        bool gpgcheck;
+        char *gpgkey;
+};
+
+struct slw_file {
+        char *path;             /* absolute path inside the image, validated */
+        char *content;          /* or NULL when source is set */
+        char *source;           /* host path, resolved relative to the declaring profile */
+        uint32_t mode;          /* default 0644 */
+        char *owner, *group;    /* default root */
+        char *reason;
+        char *origin_path;      /* dotted path for profile_origin(), e.g. "files[3]" */
+};
+
+struct slw_user {
+        char *name;
+        int64_t uid;            /* -1 = allocate */
+        int64_t gid;            /* -1 = same as user's own group */
+        bool system;
+        char *shell, *home, *comment;
+        char *password;         /* NULL/"locked" = locked, or a crypt(3) hash */
+        char **ssh_authorized_keys;
+        char **groups;          /* supplementary */
+        char *origin_path;
+};
+
+struct slw_group {
+        char *name;
+        int64_t gid;            /* -1 = allocate */
+        bool system;
+        char *origin_path;
+};
+
+struct slw_partition {
+        enum slw_part_type type;
+        uint64_t size;          /* bytes; 0 with size_auto */
+        bool size_auto;         /* root only: content + headroom */
+        enum slw_fs fs;
+        char *label;
+        char *mountpoint;       /* for extra partitions */
+        char *origin_path;
+};
+
+struct slw_profile {
+        struct pnode *root;        /* merged generic tree */
+        char *path;                /* top-level profile file */
+        char **files_loaded;       /* every file of the include chain, in load order */
+
+        char *name, *version;      /* image.name, image.version */
+
+        struct {
+                enum slw_backend backend;
+                char *release;         /* apt suite / dnf releasever */
+                char **components;     /* apt */
+                char *variant;         /* mmdebstrap variant, default "minbase" */
+                char *mirror;          /* NULL = host's sources */
+                char *architecture;    /* default "amd64" / "x86_64" */
+                char *source;          /* import: directory or tarball */
+                struct slw_repo *repos; size_t n_repos;  /* dnf */
+        } distribution;
+
+        struct {
+                char **install;
+                char **exclude_paths;  /* dpkg path-exclude globs */
+                char **include_paths;  /* dpkg path-include globs (exceptions) */
+                bool recommends;
+        } packages;
+
+        struct {
+                char **enable, **disable, **mask;
+                char *default_target;
+        } systemd;
+
+        struct {
+                char **cmdline;
+                char **initramfs_modules;
+        } kernel;
+
+        struct slw_file *files; size_t n_files;
+        struct slw_user *users; size_t n_users;
+        struct slw_group *groups; size_t n_groups;
+
+        char *hostname, *locale, *timezone;
+
+        struct {
+                bool docs;
+                char **keep_locales;       /* NULL = prune none; empty = all but C */
+                char **kernel_modules;     /* allow-list globs; NULL = keep all */
+                bool caches;
+        } prune;
+
+        bool generalize;
+
+        struct {
+                bool bios, uefi, secure_boot;
+                unsigned timeout;
+                bool serial;               /* serial terminal in grub, default true */
+        } bootloader;
+
+        struct {
+                uint64_t size;             /* 0 = auto */
+                uint64_t root_headroom;    /* default 20 % or 64 MiB, whichever larger */
+                struct slw_partition *partitions; size_t n_partitions;
+        } disk;
+
+        bool outputs[_OUT_MAX];
+        enum slw_compression qcow2_compression;
+
+        struct {
+                uint64_t root_used;        /* 0 = none */
+                uint64_t artifact[_OUT_MAX];
+        } budget;
+
+        bool verify_azure;             /* run verify --azure on the VHD as a last step */
+};
+
+/* A profile error, with its location.  Loading collects all of them. */
+struct profile_error {
+        struct slw_origin origin;
+        char *message;
+};
+
+struct profile_errors {
+        struct profile_error *items;
+        size_t n;
+};
+
+void profile_errors_print(const struct profile_errors *errs, FILE *f);
+void profile_errors_free(struct profile_errors *errs);
+
+/* Loads, merges, validates and types a profile.  `sets` are "dotted.key=value"
+ * overrides (origin "command line").  On error returns -EINVAL (or another
+ * negative errno) and fills errs; on success *ret is the profile. */
+int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs);
+void profile_free(struct slw_profile *p);
+
+/* Origin of a value by dotted path ("kernel.cmdline", "files[2].path"), or
+ * a static "default" origin when the value came from a default. */
+struct slw_origin profile_origin(const struct slw_profile *p, const char *dotted_path);
+/* Formats an origin as "file:line:col" into buf. */
+const char *origin_format(struct slw_origin o, char *buf, size_t n);
+
+/* Prints the merged profile with origins and reasons (summary command). */
+int profile_print_summary(const struct slw_profile *p, FILE *f);
+int profile_print_summary_json(const struct slw_profile *p, FILE *f);
+
+/* Names of outputs / partition types as the profile writes them. */
+const char *output_name(enum slw_output o);
+const char *output_extension(enum slw_output o);   /* "raw", "vhd", "qcow2", "iso", "tar.zst" */
+const char *part_type_name(enum slw_part_type t);
