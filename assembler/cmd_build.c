@@ -1,10 +1,265 @@
 /* SPDX-License-Identifier: MIT */
+/* slipway build: runs the stages over one profile.
+ *
+ * Everything a build writes goes into a work directory inside the output
+ * directory (<outdir>/.slipway-<name>-XXXXXX): the tree, the raw disk, the
+ * exports, the reports.  Only when every stage succeeded are the artifacts
+ * rename()d to their final names (same filesystem, so atomic); on failure or
+ * Ctrl-C the work directory is removed and no final name ever points at a
+ * half-written file. */
+#include "build.h"
 #include "commands.h"
 #include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) {
+        if (!ctx->changes)
+                return;
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "what", json_object_new_string(what));
+        if (where)
+                json_object_object_add(o, "where", json_object_new_string(where));
+        if (origin_path) {
+                char buf[512];
+                json_object_object_add(o, "profile", json_object_new_string(origin_path));
+                json_object_object_add(o, "origin", json_object_new_string(
+                        origin_format(profile_origin(ctx->profile, origin_path), buf, sizeof(buf))));
+        }
+        json_object_array_add(ctx->changes, o);
+}
+
+void build_add_artifact(struct build_ctx *ctx, const char *tmp_path, const char *final_path) {
+        strv_push(&ctx->artifacts, tmp_path);
+        strv_push(&ctx->artifact_finals, final_path);
+}
+
+static char *default_cache_dir(void) {
+        const char *env = getenv("SLIPWAY_CACHE");
+        if (env && *env)
+                return xstrdup(env);
+        if (geteuid() == 0)
+                return xstrdup("/var/cache/slipway");
+        env = getenv("XDG_CACHE_HOME");
+        if (env && *env)
+                return path_join(env, "slipway");
+        env = getenv("HOME");
+        if (!env) {
+                struct passwd *pw = getpwuid(geteuid());
+                env = pw ? pw->pw_dir : "/tmp";
+        }
+        return xasprintf("%s/.cache/slipway", env);
+}
+
+static int parse_outputs(const char *list, bool out[_OUT_MAX]) {
+        _cleanup_free_ char *copy = xstrdup(list);
+        char *save = NULL;
+        memset(out, 0, sizeof(bool) * _OUT_MAX);
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                int found = -1;
+                for (int o = 0; o < _OUT_MAX; o++)
+                        if (strcmp(t, output_name(o)) == 0)
+                                found = o;
+                if (found < 0) {
+                        log_error("--output: unknown format '%s' (expected raw, vhd, vhd-dynamic, qcow2, iso or tar)", t);
+                        return -EINVAL;
+                }
+                out[found] = true;
+        }
+        return 0;
+}
+
+static int parse_epoch(uint64_t *ret) {
+        const char *s = getenv("SOURCE_DATE_EPOCH");
+        if (!s || !*s) {
+                *ret = (uint64_t)time(NULL);
+                return 0;
+        }
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || !end || *end || *s == '-') {
+                log_error("SOURCE_DATE_EPOCH must be a number of seconds, got '%s'", s);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int finalize_artifacts(struct build_ctx *ctx) {
+        for (size_t i = 0; ctx->artifacts && ctx->artifacts[i]; i++) {
+                if (rename(ctx->artifacts[i], ctx->artifact_finals[i]) < 0)
+                        return log_error_errno(-errno, "rename %s to %s", ctx->artifacts[i], ctx->artifact_finals[i]);
+                log_info("wrote %s", ctx->artifact_finals[i]);
+        }
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int (*run)(struct build_ctx *ctx);
+} stages[] = {
+        { "resolve", stage_resolve },
+        { "rootfs", stage_rootfs },
+        { "configure", stage_configure },
+        { "disk", stage_disk },
+        { "bootloader", stage_bootloader },
+        { "export", stage_export },
+        { "report", stage_report },
+};
+
+static int run_stages(struct build_ctx *ctx) {
+        struct json_object *timings = json_object_new_object();
+        json_object_object_add(ctx->build_json, "stages", timings);
+        for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
+                if (spawn_interrupted())
+                        return -EINTR;
+                uint64_t t0 = now_usec();
+                int r = stages[i].run(ctx);
+                double secs = (double)(now_usec() - t0) / 1e6;
+                json_object_object_add(timings, stages[i].name, json_object_new_double(secs));
+                if (r < 0) {
+                        if (r == -EINTR || spawn_interrupted())
+                                return -EINTR;
+                        log_error("stage %s failed after %.1f s", stages[i].name, secs);
+                        return r;
+                }
+                log_info("stage %-10s %6.1f s", stages[i].name, secs);
+        }
+        return 0;
+}
+
+static void usage_error(const char *msg) {
+        fprintf(stderr, "slipway build: %s\nUsage: slipway %s\n", msg, command_find("build")->synopsis);
+}
 
 int cmd_build(int argc, char **argv) {
-        (void)argc;
-        (void)argv;
-        log_error("'build' is not implemented yet");
-        return EXIT_USAGE;
+        static const struct option options[] = {
+                { "outdir", required_argument, NULL, 'o' },
+                { "output", required_argument, NULL, 'O' },
+                { "set", required_argument, NULL, 's' },
+                { "cache", required_argument, NULL, 'c' },
+                { "mirror", required_argument, NULL, 'm' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_strv_free_ char **sets = NULL;
+        const char *outdir = "out", *outputs = NULL, *cache = NULL, *mirror = NULL;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+o:vh", options, NULL)) != -1) {
+                switch (c) {
+                case 'o': outdir = optarg; break;
+                case 'O': outputs = optarg; break;
+                case 's': strv_push(&sets, optarg); break;
+                case 'c': cache = optarg; break;
+                case 'm': mirror = optarg; break;
+                case 'v': log_set_level(LOG_DEBUG); break;
+                case 'h':
+                        printf("Usage: slipway %s\n\n%s", command_find("build")->synopsis, command_find("build")->help);
+                        return EXIT_OK;
+                default: usage_error("bad option"); return EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc) {
+                usage_error(optind >= argc ? "missing PROFILE" : "more than one PROFILE");
+                return EXIT_USAGE;
+        }
+
+        struct profile_errors errs = {};
+        struct slw_profile *profile = NULL;
+        int r = profile_load(argv[optind], sets, &profile, &errs);
+        if (r < 0) {
+                profile_errors_print(&errs, stderr);
+                profile_errors_free(&errs);
+                return EXIT_USAGE;
+        }
+
+        struct build_ctx ctx = {
+                .profile = profile,
+                .outdir = outdir,
+                .unprivileged = geteuid() != 0,
+                .mirror_override = mirror ? xstrdup(mirror) : NULL,
+                .cache_dir = cache ? xstrdup(cache) : default_cache_dir(),
+        };
+        memcpy(ctx.enabled_outputs, profile->outputs, sizeof(ctx.enabled_outputs));
+        int exit_code = EXIT_FAILURE_BUILD;
+
+        if (outputs && parse_outputs(outputs, ctx.enabled_outputs) < 0) {
+                exit_code = EXIT_USAGE;
+                goto finish;
+        }
+        if (parse_epoch(&ctx.epoch) < 0) {
+                exit_code = EXIT_USAGE;
+                goto finish;
+        }
+        r = mkdir_p(outdir, 0755);
+        if (r < 0) {
+                log_error_errno(r, "create output directory %s", outdir);
+                goto finish;
+        }
+        r = mkdir_p(ctx.cache_dir, 0755);
+        if (r < 0) {
+                log_error_errno(r, "create cache directory %s", ctx.cache_dir);
+                goto finish;
+        }
+        {
+                _cleanup_free_ char *tmpl = xasprintf("%s/.slipway-%s-XXXXXX", outdir, profile->name);
+                if (!mkdtemp(tmpl)) {
+                        log_error_errno(-errno, "create work directory in %s", outdir);
+                        goto finish;
+                }
+                ctx.workdir = TAKE_PTR(tmpl);
+        }
+
+        ctx.build_json = json_object_new_object();
+        ctx.changes = json_object_new_array();
+        json_object_object_add(ctx.build_json, "slipway", json_object_new_string(SLIPWAY_VERSION));
+        json_object_object_add(ctx.build_json, "profile", json_object_new_string(profile->name));
+        json_object_object_add(ctx.build_json, "source_date_epoch", json_object_new_int64((int64_t)ctx.epoch));
+        json_object_object_add(ctx.build_json, "changes", json_object_get(ctx.changes));
+
+        uint64_t t0 = now_usec();
+        r = run_stages(&ctx);
+        if (r == 0)
+                r = finalize_artifacts(&ctx);
+        if (r == 0) {
+                log_info("build of %s finished in %.1f s", profile->name, (double)(now_usec() - t0) / 1e6);
+                exit_code = EXIT_OK;
+        } else if (r == -EINTR || spawn_interrupted()) {
+                log_error("interrupted; removing temporary files");
+                exit_code = EXIT_INTERRUPTED;
+        } else if (r == -EINVAL)
+                exit_code = EXIT_USAGE;
+
+finish:
+        if (ctx.workdir) {
+                /* Artifacts not renamed are inside workdir and go with it. */
+                int k = rm_rf(ctx.workdir);
+                if (k < 0)
+                        log_warning_errno(k, "could not remove %s", ctx.workdir);
+        }
+        json_object_put(ctx.build_json);
+        json_object_put(ctx.changes);
+        strv_free(ctx.artifacts);
+        strv_free(ctx.artifact_finals);
+        free(ctx.workdir);
+        free(ctx.cache_dir);
+        free(ctx.tree);
+        free(ctx.raw_tmp);
+        free(ctx.mirror_override);
+        profile_free(profile);
+        return exit_code;
 }

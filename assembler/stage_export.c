@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* export: turns the assembled raw disk into the requested formats.
+ * Every artifact is written inside the work directory under a temporary
+ * name and registered with build_add_artifact(); cmd_build renames them
+ * all once the build succeeded. */
+#include "build.h"
+#include "fileio.h"
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+#include "vhd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char *artifact_final(const struct build_ctx *ctx, enum slw_output o) {
+        return xasprintf("%s/%s.%s", ctx->outdir, ctx->profile->name, output_extension(o));
+}
+
+static char *artifact_tmp(const struct build_ctx *ctx, enum slw_output o) {
+        return xasprintf("%s/%s.%s.tmp", ctx->workdir, ctx->profile->name, output_extension(o));
+}
+
+static int export_qcow2(struct build_ctx *ctx) {
+        _cleanup_free_ char *tmp = artifact_tmp(ctx, OUT_QCOW2), *final = artifact_final(ctx, OUT_QCOW2);
+        const char *opts;
+        switch (ctx->profile->qcow2_compression) {
+        case COMP_ZSTD: opts = "compat=1.1,compression_type=zstd"; break;
+        default: opts = "compat=1.1"; break;
+        }
+        char *argv[16];
+        size_t n = 0;
+        argv[n++] = "qemu-img";
+        argv[n++] = "convert";
+        argv[n++] = "-f";
+        argv[n++] = "raw";
+        argv[n++] = "-O";
+        argv[n++] = "qcow2";
+        argv[n++] = "-o";
+        argv[n++] = (char *)opts;
+        if (ctx->profile->qcow2_compression != COMP_NONE)
+                argv[n++] = "-c";
+        argv[n++] = ctx->raw_tmp;
+        argv[n++] = tmp;
+        argv[n] = NULL;
+        int r = run_command(argv, &(struct run_opts){ .quiet = true });
+        if (r < 0)
+                return r;
+        build_add_artifact(ctx, tmp, final);
+        return 0;
+}
+
+static int export_vhd(struct build_ctx *ctx, bool in_place) {
+        _cleanup_free_ char *tmp = artifact_tmp(ctx, OUT_VHD), *final = artifact_final(ctx, OUT_VHD);
+        uint8_t id[32];
+        derive_bytes(&ctx->derive, "vhd-unique-id", id);
+        if (in_place) {
+                /* Nobody needs the raw image any more: append the footer to
+                 * it instead of copying gigabytes. */
+                if (rename(ctx->raw_tmp, tmp) < 0)
+                        return log_error_errno(-errno, "rename %s", ctx->raw_tmp);
+                free(ctx->raw_tmp);
+                ctx->raw_tmp = xstrdup(tmp);
+        }
+        int r = vhd_write_fixed(ctx->raw_tmp, tmp, ctx->epoch, id);
+        if (r < 0)
+                return r;
+        build_add_artifact(ctx, tmp, final);
+        return 0;
+}
+
+int stage_export(struct build_ctx *ctx) {
+        const bool *out = ctx->enabled_outputs;
+        int r;
+
+        for (int o = 0; o < _OUT_MAX; o++)
+                if (out[o] && (o == OUT_ISO || o == OUT_TAR || o == OUT_VHD_DYNAMIC)) {
+                        log_error("output %s is not implemented yet", output_name(o));
+                        return -EOPNOTSUPP;
+                }
+        if (!ctx->raw_tmp)
+                return 0;
+
+        if (out[OUT_QCOW2]) {
+                r = export_qcow2(ctx);
+                if (r < 0)
+                        return r;
+        }
+        if (out[OUT_VHD]) {
+                r = export_vhd(ctx, !out[OUT_RAW]);
+                if (r < 0)
+                        return r;
+        }
+        if (out[OUT_RAW]) {
+                _cleanup_free_ char *final = artifact_final(ctx, OUT_RAW);
+                build_add_artifact(ctx, ctx->raw_tmp, final);
+        }
+        return 0;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+#include "vhd.h"
+#include "fileio.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void put_be16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+static void put_be32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (24 - 8 * i)); }
+static void put_be64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i)); }
+static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint64_t get_be64(const uint8_t *p) { return (uint64_t)get_be32(p) << 32 | get_be32(p + 4); }
+
+struct vhd_geometry vhd_chs_geometry(uint64_t size_bytes) {
+        /* Verbatim from the specification's CHS calculation. */
+        uint64_t total = size_bytes / 512;
+        uint64_t spt, heads, cth;
+        if (total > 65535ull * 16 * 255)
+                total = 65535ull * 16 * 255;
+        if (total >= 65535ull * 16 * 63) {
+                spt = 255;
+                heads = 16;
+                cth = total / spt;
+        } else {
+                spt = 17;
+                cth = total / spt;
+                heads = (cth + 1023) / 1024;
+                if (heads < 4)
+                        heads = 4;
+                if (cth >= heads * 1024 || heads > 16) {
+                        spt = 31;
+                        heads = 16;
+                        cth = total / spt;
+                }
+                if (cth >= heads * 1024) {
+                        spt = 63;
+                        heads = 16;
+                        cth = total / spt;
+                }
+        }
+        return (struct vhd_geometry){ .cylinders = (uint16_t)(cth / heads), .heads = (uint8_t)heads,
+                                      .sectors_per_track = (uint8_t)spt };
+}
+
+uint32_t vhd_footer_checksum(const uint8_t f[VHD_FOOTER_SIZE]) {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < VHD_FOOTER_SIZE; i++)
+                if (i < 64 || i >= 68)
+                        sum += f[i];
+        return ~sum;
+}
+
+void vhd_footer_build(uint8_t f[VHD_FOOTER_SIZE], uint64_t size, int disk_type, uint64_t data_offset,
+                      uint64_t unix_timestamp, const uint8_t unique_id[16]) {
+        memset(f, 0, VHD_FOOTER_SIZE);
+        memcpy(f + 0, "conectix", 8);
+        put_be32(f + 8, 0x00000002);    /* features: reserved bit always set */
+        put_be32(f + 12, 0x00010000);   /* file format version 1.0 */
+        put_be64(f + 16, data_offset);
+        put_be32(f + 24, (uint32_t)(unix_timestamp > VHD_EPOCH_OFFSET ? unix_timestamp - VHD_EPOCH_OFFSET : 0));
+        /* Creator application.  qemu's vpc driver trusts current_size
+         * (instead of the lossy CHS geometry) only for creators it knows;
+         * "qem2" is the one qemu itself writes with force_size, which is
+         * what Azure's documentation tells people to use for uploads. */
+        memcpy(f + 28, "qem2", 4);
+        put_be32(f + 32, 0x00010000);   /* creator version */
+        memcpy(f + 36, "Wi2k", 4);      /* creator host OS, as Hyper-V and qemu write it */
+        put_be64(f + 40, size);         /* original size */
+        put_be64(f + 48, size);         /* current size */
+        struct vhd_geometry g = vhd_chs_geometry(size);
+        put_be16(f + 56, g.cylinders);
+        f[58] = g.heads;
+        f[59] = g.sectors_per_track;
+        put_be32(f + 60, (uint32_t)disk_type);
+        memcpy(f + 68, unique_id, 16);
+        f[84] = 0; /* saved state */
+        put_be32(f + 64, vhd_footer_checksum(f));
+}
+
+int vhd_footer_parse(const uint8_t f[VHD_FOOTER_SIZE], struct vhd_footer_info *ret) {
+        memset(ret, 0, sizeof(*ret));
+        if (memcmp(f, "conectix", 8) != 0)
+                return -EBADMSG;
+        ret->data_offset = get_be64(f + 16);
+        memcpy(ret->creator_app, f + 28, 4);
+        ret->original_size = get_be64(f + 40);
+        ret->current_size = get_be64(f + 48);
+        ret->geometry.cylinders = get_be16(f + 56);
+        ret->geometry.heads = f[58];
+        ret->geometry.sectors_per_track = f[59];
+        ret->disk_type = (int)get_be32(f + 60);
+        ret->checksum_stored = get_be32(f + 64);
+        ret->checksum_computed = vhd_footer_checksum(f);
+        if (ret->checksum_stored != ret->checksum_computed)
+                return -EPROTO;
+        return 0;
+}
+
+int vhd_write_fixed(const char *src_path, const char *dst_path, uint64_t unix_timestamp,
+                    const uint8_t unique_id[16]) {
+        struct stat st;
+        if (stat(src_path, &st) < 0)
+                return log_error_errno(-errno, "stat %s", src_path);
+        uint64_t size = (uint64_t)st.st_size;
+        if (size == 0 || size % MiB != 0) {
+                log_error("%s: size %llu is not a multiple of 1 MiB, which Azure requires of a VHD",
+                          src_path, (unsigned long long)size);
+                return -EINVAL;
+        }
+        _cleanup_close_ int dst = -1;
+        if (strcmp(src_path, dst_path) == 0) {
+                dst = open(dst_path, O_WRONLY | O_CLOEXEC);
+                if (dst < 0)
+                        return log_error_errno(-errno, "open %s", dst_path);
+        } else {
+                _cleanup_close_ int src = open(src_path, O_RDONLY | O_CLOEXEC);
+                if (src < 0)
+                        return log_error_errno(-errno, "open %s", src_path);
+                dst = open(dst_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (dst < 0)
+                        return log_error_errno(-errno, "create %s", dst_path);
+                int r = copy_sparse(src, dst);
+                if (r < 0)
+                        return log_error_errno(r, "copy %s to %s", src_path, dst_path);
+        }
+        uint8_t footer[VHD_FOOTER_SIZE];
+        vhd_footer_build(footer, size, VHD_TYPE_FIXED, UINT64_MAX, unix_timestamp, unique_id);
+        if (pwrite(dst, footer, sizeof(footer), (off_t)size) != (ssize_t)sizeof(footer))
+                return log_error_errno(errno ? -errno : -EIO, "write VHD footer to %s", dst_path);
+        if (fsync(dst) < 0)
+                return log_error_errno(-errno, "fsync %s", dst_path);
+        return 0;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "util.h"
+#include "vhd.h"
+
+static void test_chs_small(void **state) {
+        struct vhd_geometry g = vhd_chs_geometry(1 * MiB);
+        assert_int_equal(g.cylinders, 30);
+        assert_int_equal(g.heads, 4);
+        assert_int_equal(g.sectors_per_track, 17);
+}
+
+static void test_chs_30g(void **state) {
+        struct vhd_geometry g = vhd_chs_geometry(30 * GiB);
+        assert_int_equal(g.cylinders, 62415);
+        assert_int_equal(g.heads, 16);
+        assert_int_equal(g.sectors_per_track, 63);
+}
+
+static void test_chs_huge_is_capped(void **state) {
+        struct vhd_geometry g = vhd_chs_geometry(4096 * GiB);
+        assert_int_equal(g.cylinders, 65535);
+        assert_int_equal(g.heads, 16);
+        assert_int_equal(g.sectors_per_track, 255);
+}
+
+static void test_footer_roundtrip(void **state) {
+        uint8_t f[VHD_FOOTER_SIZE], id[16];
+        for (int i = 0; i < 16; i++)
+                id[i] = (uint8_t)i;
+        vhd_footer_build(f, 64 * MiB, VHD_TYPE_FIXED, UINT64_MAX, VHD_EPOCH_OFFSET + 1000, id);
+        assert_memory_equal(f, "conectix", 8);
+        struct vhd_footer_info info;
+        assert_int_equal(vhd_footer_parse(f, &info), 0);
+        assert_int_equal(info.disk_type, VHD_TYPE_FIXED);
+        assert_true(info.current_size == 64 * MiB);
+        assert_true(info.data_offset == UINT64_MAX);
+        /* timestamp is seconds since 2000-01-01 */
+        assert_int_equal(f[24] << 24 | f[25] << 16 | f[26] << 8 | f[27], 1000);
+        assert_memory_equal(f + 68, id, 16);
+        /* corrupt one byte: the checksum must catch it */
+        f[100] ^= 1;
+        assert_int_equal(vhd_footer_parse(f, &info), -EPROTO);
+        memcpy(f, "connectx", 8);
+        assert_int_equal(vhd_footer_parse(f, &info), -EBADMSG);
+}
+
+static void test_refuses_unaligned(void **state) {
+        char path[] = "/tmp/slipway-vhd-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, MiB + 512), 0);
+        close(fd);
+        uint8_t id[16] = { 0 };
+        assert_int_equal(vhd_write_fixed(path, path, 0, id), -EINVAL);
+        unlink(path);
+}
+
+/* The reference tool must agree: qemu-img reads our VHD as a fixed vpc of
+ * the right virtual size and its content equals the raw image, and the
+ * copy keeps holes. */
+static void test_qemu_img_agrees(void **state) {
+        _cleanup_free_ char *qemu_img = find_program("qemu-img");
+        if (!qemu_img)
+                skip();
+        char dir[] = "/tmp/slipway-vhd-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *raw = path_join(dir, "d.raw"), *vhd = path_join(dir, "d.vhd");
+        int fd = open(raw, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, 64 * MiB), 0);
+        char block[4096];
+        for (size_t i = 0; i < sizeof(block); i++)
+                block[i] = (char)(i * 7 + 1);
+        assert_int_equal(pwrite(fd, block, sizeof(block), 0), (ssize_t)sizeof(block));
+        assert_int_equal(pwrite(fd, block, sizeof(block), 33 * MiB), (ssize_t)sizeof(block));
+        assert_int_equal(pwrite(fd, block, sizeof(block), 64 * MiB - 4096), (ssize_t)sizeof(block));
+        close(fd);
+
+        uint8_t id[16] = { 1, 2, 3 };
+        assert_int_equal(vhd_write_fixed(raw, vhd, VHD_EPOCH_OFFSET + 5, id), 0);
+
+        struct stat st;
+        assert_int_equal(stat(vhd, &st), 0);
+        assert_true(st.st_size == (off_t)(64 * MiB + 512));
+        assert_true((uint64_t)st.st_blocks * 512 < 8 * MiB); /* still sparse */
+
+        _cleanup_free_ char *out = NULL;
+        char *info[] = { "qemu-img", "info", "--output=json", "-f", "vpc", vhd, NULL };
+        assert_int_equal(run_command(info, &(struct run_opts){ .capture_stdout = true, .out = &out }), 0);
+        struct json_object *j = json_tokener_parse(out), *v;
+        assert_non_null(j);
+        assert_true(json_object_object_get_ex(j, "virtual-size", &v));
+        assert_true(json_object_get_int64(v) == (int64_t)(64 * MiB));
+        json_object_put(j);
+
+        char *cmp[] = { "qemu-img", "compare", "-f", "raw", "-F", "vpc", raw, vhd, NULL };
+        assert_int_equal(run_command(cmp, &(struct run_opts){ .quiet = true }), 0);
+        rm_rf(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_chs_small),
+                cmocka_unit_test(test_chs_30g),
+                cmocka_unit_test(test_chs_huge_is_capped),
+                cmocka_unit_test(test_footer_roundtrip),
+                cmocka_unit_test(test_refuses_unaligned),
+                cmocka_unit_test(test_qemu_img_agrees),
+        };
+        return cmocka_run_group_tests_name("vhd", tests, NULL, NULL);
+}
