@@ -491,7 +491,8 @@ static ssize_t seq_find(const struct pnode *seq, const struct pnode *what) {
 
 static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, const char *path);
 
-static void merge_seq(struct pnode *dst, struct pnode *src) {
+static void merge_seq(struct loader *ld, struct pnode *dst, struct pnode *src, const char *path) {
+        size_t n_before = dst->n_items;   /* entries from earlier files */
         while (src->n_items > 0) {
                 struct pnode *item = pnode_take(src, 0);
                 ssize_t i = pnode_is_null(item) ? -2 : seq_find(dst, item);
@@ -501,7 +502,12 @@ static void merge_seq(struct pnode *dst, struct pnode *src) {
                         pnode_append(dst, item);
                 else if (item->kind == PNODE_SCALAR)
                         pnode_free(item);          /* identical scalar: keep the first origin */
-                else {
+                else if ((size_t)i >= n_before) {
+                        /* the same identity twice in one file is a mistake, not an override */
+                        profile_errors_add(ld->errs, item->origin, "duplicate entry '%s' in %s (first at line %u)",
+                                           identity_of(item), path, dst->items[i]->origin.line);
+                        pnode_free(item);
+                } else {
                         pnode_free(dst->items[i]); /* same identity: the later entry replaces */
                         dst->items[i] = item;
                 }
@@ -617,7 +623,8 @@ static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, c
                                 free(d->reason);
                                 d->reason = TAKE_PTR(s->reason);
                         }
-                        merge_seq(d, s);
+                        _cleanup_free_ char *cp = child_path(path, s->key);
+                        merge_seq(ld, d, s, cp);
                 }
                 pnode_free(s);
         }
@@ -693,7 +700,8 @@ static int load_file(struct loader *ld, const char *given, struct slw_origin inc
         if (!realpath(given, real)) {
                 struct slw_origin o = include_site.file ? include_site : at(given, 0, 0);
                 if (errno == ELOOP)
-                        profile_errors_add(ld->errs, o, "cannot include '%s': symbolic link loop", given);
+                        profile_errors_add(ld->errs, o, "%s '%s': symbolic link loop",
+                                           include_site.file ? "cannot include" : "cannot read profile", given);
                 else
                         profile_errors_add(ld->errs, o, "%s '%s': %s", include_site.file ? "cannot include" : "cannot read profile",
                                            given, strerror(errno));

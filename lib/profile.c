@@ -662,7 +662,8 @@ static void build_model(struct slw_profile *p) {
         if (parts && parts->kind == PNODE_SEQ && parts->n_items > 0) {
                 for (size_t i = 0; i < parts->n_items; i++) {
                         const struct pnode *pt = parts->items[i];
-                        int t = enum_index(part_types, str_at(pt, "type") ? pnode_get(pt, "type")->value : NULL);
+                        const struct pnode *tn = pnode_get(pt, "type");
+                        int t = enum_index(part_types, scalar_ok(tn) ? tn->value : NULL);
                         enum slw_part_type type = t < 0 ? PART_LINUX : (enum slw_part_type)t;
                         bool is_auto;
                         uint64_t size = size_at(pt, "size", 0, &is_auto);
@@ -711,14 +712,15 @@ int profile_load(const char *path, char *const *sets, struct slw_profile **ret, 
         struct slw_profile *p = xcalloc(1, sizeof(*p));
         p->path = xstrdup(path);
         int r = profile_load_tree(path, sets, &p->root, &p->files_loaded, errs);
-        if (r >= 0) {
-                struct validator v = { .errs = errs };
-                validate_map(&v, p->root, top_keys, "");
-                if (errs->n == 0)
-                        check_semantics(&v, p->root);
-                if (errs->n > 0)
-                        r = -EINVAL;
-        }
+        /* the schema check runs even after load errors (all errors at once);
+         * the semantic checks only on a complete tree, where "missing" means missing */
+        struct validator v = { .errs = errs };
+        bool clean = r >= 0 && errs->n == 0;
+        validate_map(&v, p->root, top_keys, "");
+        if (clean && errs->n == 0)
+                check_semantics(&v, p->root);
+        if (errs->n > 0 && r >= 0)
+                r = -EINVAL;
         if (r < 0) {
                 profile_free(p);
                 return r;
