@@ -192,7 +192,7 @@ int profile_print_summary_json(const struct slw_profile *p, FILE *f) {
                 if (p->outputs[o])
                         json_object_array_add(outs, json_object_new_string(output_name(o)));
         json_object_object_add(top, "outputs", outs);
-        fprintf(f, "%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fprintf(f, "%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(top);
         return ferror(f) ? -EIO : 0;
 }

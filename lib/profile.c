@@ -191,11 +191,13 @@ static int parse_int64(const char *s, int64_t *ret) {
  * A plain 0644 is refused: YAML 1.2 reads it as the decimal 644. */
 static int parse_mode(const struct pnode *n, uint32_t *ret) {
         const char *s = n->value;
-        if (!n->quoted && s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+        /* --set values are never YAML numbers: there "0755" means octal */
+        bool as_text = n->quoted || n->origin.line == 0;
+        if (!as_text && s[0] == '0' && s[1] >= '0' && s[1] <= '9')
                 return -EDOM;
         if (s[0] == '0' && s[1] == 'o')
                 s += 2;
-        else if (!n->quoted)
+        else if (!as_text)
                 return -EINVAL;
         if (!*s || strlen(s) > 5)
                 return -EINVAL;
