@@ -29,7 +29,17 @@ struct pnode {
         struct slw_origin origin;   /* where the value was (last) set */
         struct slw_origin key_origin;
         char *reason;               /* `reason:` attached to this value, or NULL */
+        bool quoted;                /* PNODE_SCALAR: written quoted or as a block
+                                     * scalar, so "true"/"0644" stay strings */
 };
+
+/* A plain empty scalar, `~` or `null`: YAML's null. */
+bool pnode_is_null(const struct pnode *n);
+/* Child of a map by key, or NULL. */
+struct pnode *pnode_get(const struct pnode *map, const char *key);
+/* Node by dotted path ("disk.partitions[1].size"), or NULL. */
+struct pnode *pnode_lookup(const struct pnode *root, const char *dotted_path);
+void pnode_free(struct pnode *n);
 
 enum slw_backend { BACKEND_APT, BACKEND_DNF, BACKEND_IMPORT };
 enum slw_part_type { PART_BIOS_BOOT, PART_ESP, PART_ROOT, PART_LINUX, PART_SWAP };
@@ -139,8 +149,8 @@ struct slw_profile {
         } bootloader;
 
         struct {
-                uint64_t size;             /* 0 = auto */
-                uint64_t root_headroom;    /* default 20 % or 64 MiB, whichever larger */
+                uint64_t size;             /* 0 = auto (`size: auto` or `size: 0`) */
+                uint64_t root_headroom;    /* 0 = the default: max(20 % of the content, 64 MiB) */
                 struct slw_partition *partitions; size_t n_partitions;
         } disk;
 
@@ -164,7 +174,12 @@ struct profile_error {
 struct profile_errors {
         struct profile_error *items;
         size_t n;
+        char **strings;         /* owns the origin file names of the items */
 };
+
+/* Adds an error (printf-style message); copies o.file. */
+void profile_errors_add(struct profile_errors *errs, struct slw_origin o, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 void profile_errors_print(const struct profile_errors *errs, FILE *f);
 void profile_errors_free(struct profile_errors *errs);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include "profile.h"
+
+/* Shared between lib/profile-load.c (YAML, includes, merge, --set) and
+ * lib/profile.c (schema, typed model, summary).  Not for stages. */
+
+#define PROFILE_MAX_FILE_SIZE (1024 * 1024)
+#define PROFILE_MAX_DEPTH 64
+#define PROFILE_MAX_INCLUDE_DEPTH 32
+
+extern const struct slw_origin origin_command_line;
+extern const struct slw_origin origin_default;
+
+/* Loads `path` and its include chain, merges them, applies `sets`.
+ * *ret_root is the merged tree (an empty map at worst); *files_loaded owns the
+ * file names the tree's origins point to.  Returns 0 or -EINVAL with errs filled. */
+int profile_load_tree(const char *path, char *const *sets, struct pnode **ret_root, char ***files_loaded,
+                      struct profile_errors *errs);
+
+/* Schema queries used by --set: is the value at this dotted path a list of scalars? */
+bool profile_schema_is_scalar_list(const char *dotted_path);
+
+struct pnode *pnode_new(enum pnode_kind kind, struct slw_origin origin);
+void pnode_append(struct pnode *parent, struct pnode *child);
+/* Removes items[i] from parent and returns it. */
+struct pnode *pnode_take(struct pnode *parent, size_t i);
+
+size_t edit_distance(const char *a, const char *b);

@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: MIT */
+/* The profile schema (a table), validation with every error collected, and
+ * the typed model (struct slw_profile) with its defaults.  Loading, merging
+ * and --set are in profile-load.c; summary output in profile-summary.c. */
+#include "profile-internal.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum stype {
+        T_MAP,          /* sub: the keys */
+        T_MAPLIST,      /* list of maps; sub: the item keys */
+        T_STR,
+        T_BOOL,
+        T_INT,          /* min..max */
+        T_SIZE,         /* bytes: YAML int or "64MiB" */
+        T_SIZE_AUTO,    /* a size or `auto` */
+        T_STRLIST,
+        T_ENUM,         /* enums */
+        T_ENUMLIST,
+        T_MODE,         /* "0644" (quoted) or 0o644 */
+};
+
+struct skey {
+        const char *name;
+        enum stype type;
+        const struct skey *sub;
+        const char *const *enums;
+        int64_t min, max;
+};
+
+static const char *const backends[] = { "apt", "dnf", "import", NULL };
+static const char *const output_names[] = { "raw", "vhd", "vhd-dynamic", "qcow2", "iso", "tar", NULL };
+static const char *const part_types[] = { "bios-boot", "esp", "root", "linux", "swap", NULL };
+static const char *const fs_names[] = { "none", "ext4", "vfat", NULL };
+static const char *const compressions[] = { "none", "zlib", "zstd", NULL };
+
+#define END { .name = NULL }
+
+static const struct skey image_keys[] = { { .name = "name", .type = T_STR }, { .name = "version", .type = T_STR }, END };
+static const struct skey repo_keys[] = {
+        { .name = "name", .type = T_STR }, { .name = "baseurl", .type = T_STR }, { .name = "gpgcheck", .type = T_BOOL }, { .name = "gpgkey", .type = T_STR }, END };
+static const struct skey distribution_keys[] = {
+        { .name = "backend", .type = T_ENUM, .enums = backends }, { .name = "release", .type = T_STR }, { .name = "components", .type = T_STRLIST },
+        { .name = "variant", .type = T_STR }, { .name = "mirror", .type = T_STR }, { .name = "architecture", .type = T_STR }, { .name = "source", .type = T_STR },
+        { .name = "repositories", .type = T_MAPLIST, .sub = repo_keys }, END };
+static const struct skey packages_keys[] = {
+        { .name = "install", .type = T_STRLIST }, { .name = "exclude-paths", .type = T_STRLIST }, { .name = "include-paths", .type = T_STRLIST },
+        { .name = "recommends", .type = T_BOOL }, END };
+static const struct skey systemd_keys[] = {
+        { .name = "enable", .type = T_STRLIST }, { .name = "disable", .type = T_STRLIST }, { .name = "mask", .type = T_STRLIST }, { .name = "default-target", .type = T_STR }, END };
+static const struct skey kernel_keys[] = { { .name = "cmdline", .type = T_STRLIST }, { .name = "initramfs-modules", .type = T_STRLIST }, END };
+static const struct skey file_keys[] = {
+        { .name = "path", .type = T_STR }, { .name = "content", .type = T_STR }, { .name = "source", .type = T_STR }, { .name = "mode", .type = T_MODE },
+        { .name = "owner", .type = T_STR }, { .name = "group", .type = T_STR }, END };
+static const struct skey user_keys[] = {
+        { .name = "name", .type = T_STR }, { .name = "uid", .type = T_INT, .min = 0, .max = 4294967294 }, { .name = "gid", .type = T_INT, .min = 0, .max = 4294967294 },
+        { .name = "system", .type = T_BOOL }, { .name = "shell", .type = T_STR }, { .name = "home", .type = T_STR }, { .name = "comment", .type = T_STR }, { .name = "password", .type = T_STR },
+        { .name = "ssh-authorized-keys", .type = T_STRLIST }, { .name = "groups", .type = T_STRLIST }, END };
+static const struct skey group_keys[] = {
+        { .name = "name", .type = T_STR }, { .name = "gid", .type = T_INT, .min = 0, .max = 4294967294 }, { .name = "system", .type = T_BOOL }, END };
+static const struct skey prune_keys[] = {
+        { .name = "docs", .type = T_BOOL }, { .name = "keep-locales", .type = T_STRLIST }, { .name = "kernel-modules", .type = T_STRLIST }, { .name = "caches", .type = T_BOOL }, END };
+static const struct skey bootloader_keys[] = {
+        { .name = "bios", .type = T_BOOL }, { .name = "uefi", .type = T_BOOL }, { .name = "secure-boot", .type = T_BOOL },
+        { .name = "timeout", .type = T_INT, .min = 0, .max = 3600 }, { .name = "serial", .type = T_BOOL }, END };
+static const struct skey partition_keys[] = {
+        { .name = "type", .type = T_ENUM, .enums = part_types }, { .name = "size", .type = T_SIZE_AUTO }, { .name = "fs", .type = T_ENUM, .enums = fs_names },
+        { .name = "label", .type = T_STR }, { .name = "mountpoint", .type = T_STR }, END };
+static const struct skey disk_keys[] = {
+        { .name = "size", .type = T_SIZE_AUTO }, { .name = "root-headroom", .type = T_SIZE }, { .name = "partitions", .type = T_MAPLIST, .sub = partition_keys }, END };
+static const struct skey qcow2_keys[] = { { .name = "compression", .type = T_ENUM, .enums = compressions }, END };
+static const struct skey artifact_budget_keys[] = {
+        { .name = "raw", .type = T_SIZE }, { .name = "vhd", .type = T_SIZE }, { .name = "vhd-dynamic", .type = T_SIZE }, { .name = "qcow2", .type = T_SIZE }, { .name = "iso", .type = T_SIZE },
+        { .name = "tar", .type = T_SIZE }, END };
+static const struct skey budget_keys[] = { { .name = "root-used", .type = T_SIZE }, { .name = "artifacts", .type = T_MAP, .sub = artifact_budget_keys }, END };
+static const struct skey verify_keys[] = { { .name = "azure", .type = T_BOOL }, END };
+
+static const struct skey top_keys[] = {
+        { .name = "image", .type = T_MAP, .sub = image_keys },
+        { .name = "distribution", .type = T_MAP, .sub = distribution_keys },
+        { .name = "packages", .type = T_MAP, .sub = packages_keys },
+        { .name = "systemd", .type = T_MAP, .sub = systemd_keys },
+        { .name = "kernel", .type = T_MAP, .sub = kernel_keys },
+        { .name = "files", .type = T_MAPLIST, .sub = file_keys },
+        { .name = "users", .type = T_MAPLIST, .sub = user_keys },
+        { .name = "groups", .type = T_MAPLIST, .sub = group_keys },
+        { .name = "hostname", .type = T_STR },
+        { .name = "locale", .type = T_STR },
+        { .name = "timezone", .type = T_STR },
+        { .name = "prune", .type = T_MAP, .sub = prune_keys },
+        { .name = "generalize", .type = T_BOOL },
+        { .name = "bootloader", .type = T_MAP, .sub = bootloader_keys },
+        { .name = "disk", .type = T_MAP, .sub = disk_keys },
+        { .name = "outputs", .type = T_ENUMLIST, .enums = output_names },
+        { .name = "qcow2", .type = T_MAP, .sub = qcow2_keys },
+        { .name = "budget", .type = T_MAP, .sub = budget_keys },
+        { .name = "verify", .type = T_MAP, .sub = verify_keys },
+        END,
+};
+
+static const struct skey *skey_find(const struct skey *keys, const char *name) {
+        for (const struct skey *k = keys; k && k->name; k++)
+                if (strcmp(k->name, name) == 0)
+                        return k;
+        return NULL;
+}
+
+/* Resolves a dotted path ("files[0].mode" or "kernel.cmdline") to its schema entry. */
+static const struct skey *skey_lookup(const char *dotted) {
+        const struct skey *keys = top_keys, *k = NULL;
+        const char *p = dotted;
+        while (*p) {
+                size_t len = strcspn(p, ".[");
+                _cleanup_free_ char *seg = xstrndup(p, len);
+                k = skey_find(keys, seg);
+                if (!k)
+                        return NULL;
+                p += len;
+                while (*p == '[') {
+                        p = strchr(p, ']');
+                        if (!p)
+                                return NULL;
+                        p++;
+                }
+                if (*p == '.')
+                        p++;
+                keys = k->sub;
+        }
+        return k;
+}
+
+bool profile_schema_is_scalar_list(const char *dotted_path) {
+        const struct skey *k = skey_lookup(dotted_path);
+        return k && (k->type == T_STRLIST || k->type == T_ENUMLIST);
+}
+
+/* ---- validation ---- */
+
+struct validator {
+        struct profile_errors *errs;
+};
+
+static const char *got(const struct pnode *n, char *buf, size_t sz) {
+        if (pnode_is_null(n))
+                return "nothing";
+        if (n->kind == PNODE_MAP)
+                return "a mapping";
+        if (n->kind == PNODE_SEQ)
+                return "a list";
+        snprintf(buf, sz, "'%.60s%s'", n->value, strlen(n->value) > 60 ? "…" : "");
+        return buf;
+}
+
+static char *enum_list(const char *const *e) {
+        size_t sz = 1;
+        for (size_t i = 0; e[i]; i++)
+                sz += strlen(e[i]) + 2;
+        char *s = xcalloc(1, sz);
+        for (size_t i = 0; e[i]; i++) {
+                if (i)
+                        strcat(s, e[i + 1] ? ", " : " or ");
+                strcat(s, e[i]);
+        }
+        return s;
+}
+
+static bool is_bool_text(const struct pnode *n) {
+        return n->kind == PNODE_SCALAR && (strcmp(n->value, "true") == 0 || strcmp(n->value, "false") == 0);
+}
+
+static int parse_int64(const char *s, int64_t *ret) {
+        char *end;
+        if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+                return -EINVAL;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end || end == s)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* Modes: a quoted octal string ("0644", "644", "0o644") or YAML 1.2's 0o644.
+ * A plain 0644 is refused: YAML 1.2 reads it as the decimal 644. */
+static int parse_mode(const struct pnode *n, uint32_t *ret) {
+        const char *s = n->value;
+        /* --set values are never YAML numbers: there "0755" means octal */
+        bool as_text = n->quoted || n->origin.line == 0;
+        if (!as_text && s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+                return -EDOM;
+        if (s[0] == '0' && s[1] == 'o')
+                s += 2;
+        else if (!as_text)
+                return -EINVAL;
+        if (!*s || strlen(s) > 5)
+                return -EINVAL;
+        uint32_t m = 0;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '7')
+                        return -EINVAL;
+                m = m * 8 + (uint32_t)(*s - '0');
+        }
+        if (m > 07777)
+                return -ERANGE;
+        *ret = m;
+        return 0;
+}
+
+static int size_of(const struct pnode *n, uint64_t *ret, bool *is_auto) {
+        if (is_auto)
+                *is_auto = false;
+        if (n->kind != PNODE_SCALAR || pnode_is_null(n))
+                return -EINVAL;
+        if (is_auto && strcmp(n->value, "auto") == 0) {
+                *is_auto = true;
+                *ret = 0;
+                return 0;
+        }
+        return parse_size(n->value, ret);
+}
+
+static void check_scalar(struct validator *v, const struct pnode *n, const struct skey *k, const char *path) {
+        char b[128];
+        struct profile_errors *e = v->errs;
+        if (n->kind != PNODE_SCALAR || pnode_is_null(n)) {
+                const char *exp = k->type == T_BOOL ? "true or false"
+                                  : k->type == T_INT ? "an integer"
+                                  : k->type == T_SIZE ? "a size like 64MiB"
+                                  : k->type == T_SIZE_AUTO ? "a size like 64MiB or auto"
+                                  : k->type == T_MODE ? "a quoted octal mode like \"0644\""
+                                  : k->type == T_ENUM ? "one of the names below"
+                                                      : "a string";
+                if (k->type == T_ENUM) {
+                        _cleanup_free_ char *l = enum_list(k->enums);
+                        profile_errors_add(e, n->origin, "%s: expected one of %s, got %s", path, l, got(n, b, sizeof(b)));
+                } else
+                        profile_errors_add(e, n->origin, "%s: expected %s, got %s", path, exp, got(n, b, sizeof(b)));
+                return;
+        }
+        switch (k->type) {
+        case T_BOOL:
+                if (!is_bool_text(n))
+                        profile_errors_add(e, n->origin, "%s: expected true or false, got %s", path, got(n, b, sizeof(b)));
+                break;
+        case T_INT: {
+                int64_t i;
+                int r = parse_int64(n->value, &i);
+                if (r == -EINVAL)
+                        profile_errors_add(e, n->origin, "%s: expected an integer, got %s", path, got(n, b, sizeof(b)));
+                else if (r < 0 || i < k->min || i > k->max)
+                        profile_errors_add(e, n->origin, "%s: expected an integer from %" PRId64 " to %" PRId64 ", got %s",
+                                           path, k->min, k->max, got(n, b, sizeof(b)));
+                break;
+        }
+        case T_SIZE:
+        case T_SIZE_AUTO: {
+                uint64_t s;
+                bool a;
+                int r = size_of(n, &s, k->type == T_SIZE_AUTO ? &a : NULL);
+                if (r == -ERANGE)
+                        profile_errors_add(e, n->origin, "%s: size %s is too large", path, got(n, b, sizeof(b)));
+                else if (r < 0)
+                        profile_errors_add(e, n->origin, "%s: expected a size like 64MiB%s, got %s", path,
+                                           k->type == T_SIZE_AUTO ? " or auto" : "", got(n, b, sizeof(b)));
+                break;
+        }
+        case T_ENUM: {
+                for (size_t i = 0; k->enums[i]; i++)
+                        if (strcmp(k->enums[i], n->value) == 0)
+                                return;
+                _cleanup_free_ char *l = enum_list(k->enums);
+                profile_errors_add(e, n->origin, "%s: expected one of %s, got %s", path, l, got(n, b, sizeof(b)));
+                break;
+        }
+        case T_MODE: {
+                uint32_t m;
+                int r = parse_mode(n, &m);
+                if (r == -EDOM)
+                        profile_errors_add(e, n->origin,
+                                           "%s: write the mode quoted, like \"%s\" (YAML 1.2 reads an unquoted %s as the decimal number %s)",
+                                           path, n->value, n->value, n->value + strspn(n->value, "0"));
+                else if (r < 0)
+                        profile_errors_add(e, n->origin, "%s: expected an octal mode like \"0644\", got %s", path,
+                                           got(n, b, sizeof(b)));
+                break;
+        }
+        case T_STR:
+                if (!n->quoted && is_bool_text(n))
+                        profile_errors_add(e, n->origin, "%s: expected a string, got the boolean %s (quote it if you mean the text)",
+                                           path, n->value);
+                break;
+        default:
+                break;
+        }
+}
+
+static void validate_map(struct validator *v, const struct pnode *m, const struct skey *keys, const char *path);
+
+static void validate_value(struct validator *v, const struct pnode *n, const struct skey *k, const char *path) {
+        char b[128];
+        switch (k->type) {
+        case T_MAP:
+                if (pnode_is_null(n))
+                        return;
+                if (n->kind != PNODE_MAP) {
+                        profile_errors_add(v->errs, n->origin, "%s: expected a mapping, got %s", path, got(n, b, sizeof(b)));
+                        return;
+                }
+                validate_map(v, n, k->sub, path);
+                return;
+        case T_MAPLIST:
+                if (pnode_is_null(n))
+                        return;
+                if (n->kind != PNODE_SEQ) {
+                        profile_errors_add(v->errs, n->origin, "%s: expected a list of mappings, got %s", path,
+                                           got(n, b, sizeof(b)));
+                        return;
+                }
+                for (size_t i = 0; i < n->n_items; i++) {
+                        _cleanup_free_ char *ip = xasprintf("%s[%zu]", path, i);
+                        if (n->items[i]->kind != PNODE_MAP)
+                                profile_errors_add(v->errs, n->items[i]->origin, "%s: expected a mapping, got %s", ip,
+                                                   got(n->items[i], b, sizeof(b)));
+                        else
+                                validate_map(v, n->items[i], k->sub, ip);
+                }
+                return;
+        case T_STRLIST:
+        case T_ENUMLIST:
+                if (pnode_is_null(n))
+                        return;
+                if (n->kind != PNODE_SEQ) {
+                        profile_errors_add(v->errs, n->origin, "%s: expected a list%s, got %s", path,
+                                           k->type == T_STRLIST ? " of strings" : "", got(n, b, sizeof(b)));
+                        return;
+                }
+                for (size_t i = 0; i < n->n_items; i++) {
+                        _cleanup_free_ char *ip = xasprintf("%s[%zu]", path, i);
+                        struct skey item = { .name = k->name, .type = k->type == T_STRLIST ? T_STR : T_ENUM, .enums = k->enums };
+                        check_scalar(v, n->items[i], &item, ip);
+                }
+                return;
+        default:
+                check_scalar(v, n, k, path);
+        }
+}
+
+static void validate_map(struct validator *v, const struct pnode *m, const struct skey *keys, const char *path) {
+        for (size_t i = 0; i < m->n_items; i++) {
+                const struct pnode *c = m->items[i];
+                _cleanup_free_ char *cp = path && *path ? xasprintf("%s.%s", path, c->key) : xstrdup(c->key);
+                const struct skey *k = skey_find(keys, c->key);
+                if (!k) {
+                        const char *best = NULL;
+                        size_t bestd = SIZE_MAX;
+                        for (const struct skey *s = keys; s->name; s++) {
+                                size_t d = edit_distance(c->key, s->name);
+                                if (d < bestd)
+                                        bestd = d, best = s->name;
+                        }
+                        if (strcmp(c->key, "include") == 0 && path && *path)
+                                profile_errors_add(v->errs, c->key_origin, "include is only allowed at the top of a profile");
+                        else if (best && bestd <= MAX((size_t)2, strlen(c->key) / 3))
+                                profile_errors_add(v->errs, c->key_origin, "unknown key '%s'; did you mean '%s'?", cp, best);
+                        else
+                                profile_errors_add(v->errs, c->key_origin, "unknown key '%s'", cp);
+                        continue;
+                }
+                validate_value(v, c, k, cp);
+        }
+}
+
+/* ---- semantic checks beyond types ---- */
+
+static char *dirname_of(const char *path) {
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+                return xstrdup(".");
+        if (slash == path)
+                return xstrdup("/");
+        return xstrndup(path, (size_t)(slash - path));
+}
+
+static bool scalar_ok(const struct pnode *n) {
+        return n && n->kind == PNODE_SCALAR && !pnode_is_null(n);
+}
+
+static void check_image_path(struct validator *v, const struct pnode *n, const char *what) {
+        const char *s = n->value;
+        if (s[0] != '/') {
+                profile_errors_add(v->errs, n->origin, "%s: expected an absolute path inside the image, got '%s'", what, s);
+                return;
+        }
+        for (const char *p = s; *p;) {
+                while (*p == '/')
+                        p++;
+                size_t len = strcspn(p, "/");
+                if (len == 2 && p[0] == '.' && p[1] == '.') {
+                        profile_errors_add(v->errs, n->origin, "%s: '..' is not allowed in a path inside the image, got '%s'",
+                                           what, s);
+                        return;
+                }
+                p += len;
+        }
+        if (strcmp(s, "/") == 0 || s[strlen(s) - 1] == '/')
+                profile_errors_add(v->errs, n->origin, "%s: expected a file path, got the directory '%s'", what, s);
+}
+
+static void check_semantics(struct validator *v, const struct pnode *root) {
+        const struct pnode *files = pnode_get(root, "files");
+        for (size_t i = 0; files && files->kind == PNODE_SEQ && i < files->n_items; i++) {
+                const struct pnode *f = files->items[i];
+                if (f->kind != PNODE_MAP)
+                        continue;
+                _cleanup_free_ char *fp = xasprintf("files[%zu]", i);
+                const struct pnode *path = pnode_get(f, "path"), *content = pnode_get(f, "content"),
+                                   *source = pnode_get(f, "source");
+                if (!scalar_ok(path))
+                        profile_errors_add(v->errs, f->origin, "%s: missing path", fp);
+                else {
+                        _cleanup_free_ char *w = xasprintf("%s.path", fp);
+                        check_image_path(v, path, w);
+                }
+                bool has_content = content && content->kind == PNODE_SCALAR, has_source = scalar_ok(source);
+                if (has_content == has_source)
+                        profile_errors_add(v->errs, f->origin, "%s: expected exactly one of content or source, got %s", fp,
+                                           has_content ? "both" : "neither");
+                else if (has_source) {
+                        _cleanup_free_ char *dir = dirname_of(source->origin.file);
+                        _cleanup_free_ char *host = source->value[0] == '/' ? xstrdup(source->value) : path_join(dir, source->value);
+                        struct stat st;
+                        if (source->origin.line > 0 && (stat(host, &st) < 0 || !S_ISREG(st.st_mode)))
+                                profile_errors_add(v->errs, source->origin, "%s.source: no such file '%s'", fp, host);
+                }
+        }
+        static const char *const named[] = { "users", "groups" };
+        for (size_t t = 0; t < ELEMENTSOF(named); t++) {
+                const struct pnode *l = pnode_get(root, named[t]);
+                for (size_t i = 0; l && l->kind == PNODE_SEQ && i < l->n_items; i++)
+                        if (l->items[i]->kind == PNODE_MAP && !scalar_ok(pnode_get(l->items[i], "name")))
+                                profile_errors_add(v->errs, l->items[i]->origin, "%s[%zu]: missing name", named[t], i);
+        }
+
+        const struct pnode *dist = pnode_get(root, "distribution");
+        const struct pnode *backend = pnode_get(dist, "backend");
+        const char *be = scalar_ok(backend) ? backend->value : "apt";
+        if (strcmp(be, "import") == 0) {
+                if (!scalar_ok(pnode_get(dist, "source")))
+                        profile_errors_add(v->errs, dist ? dist->origin : root->origin,
+                                           "distribution.source: the import backend needs a directory or tarball");
+        } else if (!scalar_ok(pnode_get(dist, "release")))
+                profile_errors_add(v->errs, dist ? dist->origin : root->origin,
+                                   "distribution.release: missing (a suite like trixie for apt, a release like 43 for dnf)");
+        const struct pnode *repos = pnode_get(dist, "repositories");
+        for (size_t i = 0; repos && repos->kind == PNODE_SEQ && i < repos->n_items; i++) {
+                const struct pnode *r = repos->items[i];
+                if (r->kind == PNODE_MAP && (!scalar_ok(pnode_get(r, "name")) || !scalar_ok(pnode_get(r, "baseurl"))))
+                        profile_errors_add(v->errs, r->origin, "distribution.repositories[%zu]: needs a name and a baseurl", i);
+        }
+        const struct pnode *image = pnode_get(root, "image");
+        if (!scalar_ok(pnode_get(image, "name")))
+                profile_errors_add(v->errs, image ? image->origin : root->origin, "image.name: missing");
+
+        const struct pnode *parts = pnode_get(pnode_get(root, "disk"), "partitions");
+        unsigned roots = 0;
+        for (size_t i = 0; parts && parts->kind == PNODE_SEQ && i < parts->n_items; i++) {
+                const struct pnode *pt = parts->items[i];
+                if (pt->kind != PNODE_MAP)
+                        continue;
+                const struct pnode *type = pnode_get(pt, "type"), *size = pnode_get(pt, "size");
+                if (!scalar_ok(type)) {
+                        profile_errors_add(v->errs, pt->origin, "disk.partitions[%zu]: missing type", i);
+                        continue;
+                }
+                bool is_root = strcmp(type->value, "root") == 0;
+                roots += is_root;
+                if (scalar_ok(size) && strcmp(size->value, "auto") == 0 && !is_root)
+                        profile_errors_add(v->errs, size->origin, "disk.partitions[%zu].size: only the root partition can be auto", i);
+                if (!size && !is_root)
+                        profile_errors_add(v->errs, pt->origin, "disk.partitions[%zu]: missing size", i);
+        }
+        if (parts && parts->kind == PNODE_SEQ && roots != 1)
+                profile_errors_add(v->errs, parts->origin, "disk.partitions: expected exactly one root partition, got %u", roots);
+}
+
+/* ---- typed model ---- */
+
+static char *str_at(const struct pnode *m, const char *key) {
+        const struct pnode *n = pnode_get(m, key);
+        return scalar_ok(n) ? xstrdup(n->value) : NULL;
+}
+
+static bool bool_at(const struct pnode *m, const char *key, bool def) {
+        const struct pnode *n = pnode_get(m, key);
+        return scalar_ok(n) ? strcmp(n->value, "true") == 0 : def;
+}
+
+static int64_t int_at(const struct pnode *m, const char *key, int64_t def) {
+        const struct pnode *n = pnode_get(m, key);
+        int64_t v;
+        return scalar_ok(n) && parse_int64(n->value, &v) == 0 ? v : def;
+}
+
+static uint64_t size_at(const struct pnode *m, const char *key, uint64_t def, bool *is_auto) {
+        const struct pnode *n = pnode_get(m, key);
+        uint64_t v;
+        if (is_auto)
+                *is_auto = false;
+        if (!scalar_ok(n))
+                return def;
+        return size_of(n, &v, is_auto) == 0 ? v : def;
+}
+
+/* NULL when absent; an empty (non-NULL) vector for `[]` or null. */
+static char **strv_at(const struct pnode *m, const char *key) {
+        const struct pnode *n = pnode_get(m, key);
+        if (!n)
+                return NULL;
+        char **l = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; n->kind == PNODE_SEQ && i < n->n_items; i++)
+                if (scalar_ok(n->items[i]))
+                        strv_push(&l, n->items[i]->value);
+        return l;
+}
+
+static int enum_index(const char *const *e, const char *s) {
+        for (int i = 0; e[i]; i++)
+                if (s && strcmp(e[i], s) == 0)
+                        return i;
+        return -1;
+}
+
+static void add_partition(struct slw_profile *p, enum slw_part_type type, uint64_t size, bool size_auto, enum slw_fs fs,
+                          char *origin_path) {
+        p->disk.partitions = xrealloc(p->disk.partitions, (p->disk.n_partitions + 1) * sizeof(*p->disk.partitions));
+        p->disk.partitions[p->disk.n_partitions++] = (struct slw_partition){
+                .type = type, .size = size, .size_auto = size_auto, .fs = fs, .origin_path = origin_path };
+}
+
+static void build_model(struct slw_profile *p) {
+        const struct pnode *root = p->root;
+        const struct pnode *image = pnode_get(root, "image");
+        p->name = str_at(image, "name");
+        p->version = str_at(image, "version");
+
+        const struct pnode *dist = pnode_get(root, "distribution");
+        int be = enum_index(backends, scalar_ok(pnode_get(dist, "backend")) ? pnode_get(dist, "backend")->value : "apt");
+        p->distribution.backend = be == 1 ? BACKEND_DNF : be == 2 ? BACKEND_IMPORT : BACKEND_APT;
+        p->distribution.release = str_at(dist, "release");
+        p->distribution.components = strv_at(dist, "components");
+        if (!p->distribution.components && p->distribution.backend == BACKEND_APT)
+                strv_push(&p->distribution.components, "main");
+        p->distribution.variant = str_at(dist, "variant");
+        if (!p->distribution.variant)
+                p->distribution.variant = xstrdup("minbase");
+        p->distribution.mirror = str_at(dist, "mirror");
+        p->distribution.architecture = str_at(dist, "architecture");
+        if (!p->distribution.architecture)
+                p->distribution.architecture = xstrdup(p->distribution.backend == BACKEND_DNF ? "x86_64" : "amd64");
+        p->distribution.source = str_at(dist, "source");
+        const struct pnode *repos = pnode_get(dist, "repositories");
+        for (size_t i = 0; repos && repos->kind == PNODE_SEQ && i < repos->n_items; i++) {
+                const struct pnode *r = repos->items[i];
+                p->distribution.repos = xrealloc(p->distribution.repos, (p->distribution.n_repos + 1) * sizeof(struct slw_repo));
+                p->distribution.repos[p->distribution.n_repos++] = (struct slw_repo){
+                        .name = str_at(r, "name"), .baseurl = str_at(r, "baseurl"),
+                        .gpgcheck = bool_at(r, "gpgcheck", true), .gpgkey = str_at(r, "gpgkey") };
+        }
+
+        const struct pnode *pk = pnode_get(root, "packages");
+        p->packages.install = strv_at(pk, "install");
+        p->packages.exclude_paths = strv_at(pk, "exclude-paths");
+        p->packages.include_paths = strv_at(pk, "include-paths");
+        p->packages.recommends = bool_at(pk, "recommends", false);
+
+        const struct pnode *sd = pnode_get(root, "systemd");
+        p->systemd.enable = strv_at(sd, "enable");
+        p->systemd.disable = strv_at(sd, "disable");
+        p->systemd.mask = strv_at(sd, "mask");
+        p->systemd.default_target = str_at(sd, "default-target");
+
+        const struct pnode *k = pnode_get(root, "kernel");
+        p->kernel.cmdline = strv_at(k, "cmdline");
+        p->kernel.initramfs_modules = strv_at(k, "initramfs-modules");
+
+        const struct pnode *files = pnode_get(root, "files");
+        for (size_t i = 0; files && files->kind == PNODE_SEQ && i < files->n_items; i++) {
+                const struct pnode *f = files->items[i];
+                struct slw_file sf = { .path = str_at(f, "path"), .mode = 0644 };
+                const struct pnode *content = pnode_get(f, "content"), *source = pnode_get(f, "source"),
+                                   *mode = pnode_get(f, "mode");
+                if (content && content->kind == PNODE_SCALAR)
+                        sf.content = xstrdup(content->value ? content->value : "");
+                if (scalar_ok(source)) {
+                        _cleanup_free_ char *dir = dirname_of(source->origin.file);
+                        sf.source = source->value[0] == '/' || source->origin.line == 0 ? xstrdup(source->value)
+                                                                                         : path_join(dir, source->value);
+                }
+                if (scalar_ok(mode))
+                        (void)parse_mode(mode, &sf.mode);
+                sf.owner = str_at(f, "owner");
+                sf.group = str_at(f, "group");
+                if (!sf.owner)
+                        sf.owner = xstrdup("root");
+                if (!sf.group)
+                        sf.group = xstrdup("root");
+                sf.reason = f->reason ? xstrdup(f->reason) : NULL;
+                sf.origin_path = xasprintf("files[%zu]", i);
+                p->files = xrealloc(p->files, (p->n_files + 1) * sizeof(*p->files));
+                p->files[p->n_files++] = sf;
+        }
+
+        const struct pnode *users = pnode_get(root, "users");
+        for (size_t i = 0; users && users->kind == PNODE_SEQ && i < users->n_items; i++) {
+                const struct pnode *u = users->items[i];
+                struct slw_user su = {
+                        .name = str_at(u, "name"), .uid = int_at(u, "uid", -1), .gid = int_at(u, "gid", -1),
+                        .system = bool_at(u, "system", false), .shell = str_at(u, "shell"), .home = str_at(u, "home"),
+                        .comment = str_at(u, "comment"), .password = str_at(u, "password"),
+                        .ssh_authorized_keys = strv_at(u, "ssh-authorized-keys"), .groups = strv_at(u, "groups"),
+                        .origin_path = xasprintf("users[%zu]", i),
+                };
+                p->users = xrealloc(p->users, (p->n_users + 1) * sizeof(*p->users));
+                p->users[p->n_users++] = su;
+        }
+        const struct pnode *groups = pnode_get(root, "groups");
+        for (size_t i = 0; groups && groups->kind == PNODE_SEQ && i < groups->n_items; i++) {
+                const struct pnode *g = groups->items[i];
+                p->groups = xrealloc(p->groups, (p->n_groups + 1) * sizeof(*p->groups));
+                p->groups[p->n_groups++] = (struct slw_group){ .name = str_at(g, "name"), .gid = int_at(g, "gid", -1),
+                                                               .system = bool_at(g, "system", false),
+                                                               .origin_path = xasprintf("groups[%zu]", i) };
+        }
+
+        p->hostname = str_at(root, "hostname");
+        p->locale = str_at(root, "locale");
+        p->timezone = str_at(root, "timezone");
+
+        const struct pnode *pr = pnode_get(root, "prune");
+        p->prune.docs = bool_at(pr, "docs", false);
+        p->prune.keep_locales = strv_at(pr, "keep-locales");
+        p->prune.kernel_modules = strv_at(pr, "kernel-modules");
+        p->prune.caches = bool_at(pr, "caches", false);
+        p->generalize = bool_at(root, "generalize", false);
+
+        const struct pnode *bl = pnode_get(root, "bootloader");
+        p->bootloader.bios = bool_at(bl, "bios", true);
+        p->bootloader.uefi = bool_at(bl, "uefi", true);
+        p->bootloader.secure_boot = bool_at(bl, "secure-boot", false);
+        p->bootloader.timeout = (unsigned)int_at(bl, "timeout", 1);
+        p->bootloader.serial = bool_at(bl, "serial", true);
+
+        const struct pnode *disk = pnode_get(root, "disk");
+        p->disk.size = size_at(disk, "size", 0, NULL);
+        p->disk.root_headroom = size_at(disk, "root-headroom", 0, NULL);
+        const struct pnode *parts = pnode_get(disk, "partitions");
+        if (parts && parts->kind == PNODE_SEQ && parts->n_items > 0) {
+                for (size_t i = 0; i < parts->n_items; i++) {
+                        const struct pnode *pt = parts->items[i];
+                        const struct pnode *tn = pnode_get(pt, "type");
+                        int t = enum_index(part_types, scalar_ok(tn) ? tn->value : NULL);
+                        enum slw_part_type type = t < 0 ? PART_LINUX : (enum slw_part_type)t;
+                        bool is_auto;
+                        uint64_t size = size_at(pt, "size", 0, &is_auto);
+                        if (type == PART_ROOT && !pnode_get(pt, "size"))
+                                is_auto = true;
+                        const struct pnode *fsn = pnode_get(pt, "fs");
+                        int fs = scalar_ok(fsn) ? enum_index(fs_names, fsn->value) : -1;
+                        enum slw_fs f = fs == 1 ? FS_EXT4 : fs == 2 ? FS_VFAT : fs == 0 ? FS_NONE
+                                        : type == PART_ESP ? FS_VFAT
+                                        : type == PART_ROOT || type == PART_LINUX ? FS_EXT4 : FS_NONE;
+                        add_partition(p, type, size, is_auto, f, xasprintf("disk.partitions[%zu]", i));
+                        p->disk.partitions[p->disk.n_partitions - 1].label = str_at(pt, "label");
+                        p->disk.partitions[p->disk.n_partitions - 1].mountpoint = str_at(pt, "mountpoint");
+                }
+        } else {
+                /* the default layout; a boot partition only for the firmware the image boots with */
+                if (p->bootloader.bios)
+                        add_partition(p, PART_BIOS_BOOT, 1 * MiB, false, FS_NONE, xstrdup("disk.partitions"));
+                if (p->bootloader.uefi)
+                        add_partition(p, PART_ESP, 64 * MiB, false, FS_VFAT, xstrdup("disk.partitions"));
+                add_partition(p, PART_ROOT, 0, true, FS_EXT4, xstrdup("disk.partitions"));
+        }
+
+        const struct pnode *outs = pnode_get(root, "outputs");
+        bool any = false;
+        for (size_t i = 0; outs && outs->kind == PNODE_SEQ && i < outs->n_items; i++) {
+                int o = enum_index(output_names, outs->items[i]->value);
+                if (o >= 0)
+                        p->outputs[o] = any = true;
+        }
+        if (!any)
+                p->outputs[OUT_RAW] = true;
+        const struct pnode *q = pnode_get(root, "qcow2");
+        int c = scalar_ok(pnode_get(q, "compression")) ? enum_index(compressions, pnode_get(q, "compression")->value) : 0;
+        p->qcow2_compression = c == 1 ? COMP_ZLIB : c == 2 ? COMP_ZSTD : COMP_NONE;
+
+        const struct pnode *budget = pnode_get(root, "budget");
+        p->budget.root_used = size_at(budget, "root-used", 0, NULL);
+        const struct pnode *ab = pnode_get(budget, "artifacts");
+        for (int o = 0; o < _OUT_MAX; o++)
+                p->budget.artifact[o] = size_at(ab, output_names[o], 0, NULL);
+        p->verify_azure = bool_at(pnode_get(root, "verify"), "azure", false);
+}
+
+int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs) {
+        struct slw_profile *p = xcalloc(1, sizeof(*p));
+        p->path = xstrdup(path);
+        int r = profile_load_tree(path, sets, &p->root, &p->files_loaded, errs);
+        /* the schema check runs even after load errors (all errors at once);
+         * the semantic checks only on a complete tree, where "missing" means missing */
+        struct validator v = { .errs = errs };
+        bool clean = r >= 0 && errs->n == 0;
+        validate_map(&v, p->root, top_keys, "");
+        if (clean && errs->n == 0)
+                check_semantics(&v, p->root);
+        if (errs->n > 0 && r >= 0)
+                r = -EINVAL;
+        if (r < 0) {
+                profile_free(p);
+                return r;
+        }
+        build_model(p);
+        *ret = p;
+        return 0;
+}
+
+void profile_free(struct slw_profile *p) {
+        if (!p)
+                return;
+        pnode_free(p->root);
+        free(p->path);
+        strv_free(p->files_loaded);
+        free(p->name);
+        free(p->version);
+        free(p->distribution.release);
+        strv_free(p->distribution.components);
+        free(p->distribution.variant);
+        free(p->distribution.mirror);
+        free(p->distribution.architecture);
+        free(p->distribution.source);
+        for (size_t i = 0; i < p->distribution.n_repos; i++) {
+                free(p->distribution.repos[i].name);
+                free(p->distribution.repos[i].baseurl);
+                free(p->distribution.repos[i].gpgkey);
+        }
+        free(p->distribution.repos);
+        strv_free(p->packages.install);
+        strv_free(p->packages.exclude_paths);
+        strv_free(p->packages.include_paths);
+        strv_free(p->systemd.enable);
+        strv_free(p->systemd.disable);
+        strv_free(p->systemd.mask);
+        free(p->systemd.default_target);
+        strv_free(p->kernel.cmdline);
+        strv_free(p->kernel.initramfs_modules);
+        for (size_t i = 0; i < p->n_files; i++) {
+                struct slw_file *f = &p->files[i];
+                free(f->path), free(f->content), free(f->source), free(f->owner), free(f->group);
+                free(f->reason), free(f->origin_path);
+        }
+        free(p->files);
+        for (size_t i = 0; i < p->n_users; i++) {
+                struct slw_user *u = &p->users[i];
+                free(u->name), free(u->shell), free(u->home), free(u->comment), free(u->password);
+                strv_free(u->ssh_authorized_keys), strv_free(u->groups), free(u->origin_path);
+        }
+        free(p->users);
+        for (size_t i = 0; i < p->n_groups; i++)
+                free(p->groups[i].name), free(p->groups[i].origin_path);
+        free(p->groups);
+        free(p->hostname);
+        free(p->locale);
+        free(p->timezone);
+        strv_free(p->prune.keep_locales);
+        strv_free(p->prune.kernel_modules);
+        for (size_t i = 0; i < p->disk.n_partitions; i++) {
+                free(p->disk.partitions[i].label);
+                free(p->disk.partitions[i].mountpoint);
+                free(p->disk.partitions[i].origin_path);
+        }
+        free(p->disk.partitions);
+        free(p);
+}
+
+const char *output_name(enum slw_output o) {
+        return o >= 0 && o < _OUT_MAX ? output_names[o] : "unknown";
+}
+
+const char *output_extension(enum slw_output o) {
+        static const char *const ext[_OUT_MAX] = { "raw", "vhd", "vhd", "qcow2", "iso", "tar.zst" };
+        return o >= 0 && o < _OUT_MAX ? ext[o] : "bin";
+}
+
+const char *part_type_name(enum slw_part_type t) {
+        return t >= 0 && t <= PART_SWAP ? part_types[t] : "unknown";
+}

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* Profile engine: include order, merge rules, remove, reasons, origins,
+ * --set, defaults, did-you-mean.  Runs from the repository root. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <string.h>
+
+#include "profile.h"
+#include "util.h"
+
+#define FIX "tests/fixtures/profiles/"
+
+static struct slw_profile *load_ok(const char *path, char *const *sets) {
+        struct profile_errors errs = { 0 };
+        struct slw_profile *p = NULL;
+        int r = profile_load(path, sets, &p, &errs);
+        if (r < 0) {
+                profile_errors_print(&errs, stderr);
+                fail_msg("%s: unexpected errors", path);
+        }
+        assert_int_equal(errs.n, 0);
+        profile_errors_free(&errs);
+        return p;
+}
+
+/* Loads and returns all errors as one string, one per line. */
+static char *load_errors(const char *path, char *const *sets) {
+        struct profile_errors errs = { 0 };
+        struct slw_profile *p = NULL;
+        int r = profile_load(path, sets, &p, &errs);
+        assert_true(r < 0);
+        assert_null(p);
+        char *all = xstrdup("");
+        for (size_t i = 0; i < errs.n; i++) {
+                char buf[PATH_MAX + 64];
+                char *n = xasprintf("%s%s: %s\n", all, origin_format(errs.items[i].origin, buf, sizeof(buf)),
+                                    errs.items[i].message);
+                free(all);
+                all = n;
+        }
+        profile_errors_free(&errs);
+        return all;
+}
+
+static void assert_origin(const struct slw_profile *p, const char *dotted, const char *expected) {
+        char buf[PATH_MAX + 64];
+        assert_string_equal(origin_format(profile_origin(p, dotted), buf, sizeof(buf)), expected);
+}
+
+static void assert_strv(char **l, const char *const *expected) {
+        size_t n = 0;
+        for (; expected[n]; n++) {
+                assert_non_null(l);
+                assert_non_null(l[n]);
+                assert_string_equal(l[n], expected[n]);
+        }
+        assert_null(l[n]);
+}
+
+static void test_include_order_and_merge(void **state) {
+        struct slw_profile *p = load_ok(FIX "merge/top.yaml", NULL);
+        /* includes first (one, then two), the including file last: it wins */
+        assert_string_equal(p->hostname, "from-top");
+        assert_origin(p, "hostname", FIX "merge/top.yaml:4:11");
+        assert_string_equal(p->files_loaded[0], FIX "merge/top.yaml");
+        assert_string_equal(p->files_loaded[1], FIX "merge/one.yaml");
+        assert_string_equal(p->files_loaded[2], FIX "merge/two.yaml");
+        /* lists append in order, identical entries dedupe keeping the first origin */
+        assert_strv(p->packages.install, (const char *const[]){ "curl", "less", "htop", "vim", NULL });
+        assert_origin(p, "packages.install[0]", FIX "merge/one.yaml:4:13");
+        assert_origin(p, "packages.install[3]", FIX "merge/top.yaml:6:13");
+        assert_string_equal(p->distribution.release, "trixie");
+        /* maps merge key by key; scalar from two kept where nobody overrode it */
+        assert_int_equal(p->bootloader.timeout, 5);
+        assert_true(p->bootloader.bios);
+        profile_free(p);
+}
+
+static void test_remove_and_replace(void **state) {
+        struct slw_profile *p = load_ok(FIX "merge/top.yaml", NULL);
+        assert_false(strv_contains(p->packages.install, "nano"));
+        assert_strv(p->systemd.enable, (const char *const[]){ "ssh.service", NULL });
+        /* files: same path replaces in place; the rest keeps its place */
+        assert_int_equal(p->n_files, 2);
+        assert_string_equal(p->files[0].path, "/etc/motd");
+        assert_string_equal(p->files[0].content, "top\n");
+        assert_string_equal(p->files[0].reason, "top replaces motd");
+        assert_string_equal(p->files[0].origin_path, "files[0]");
+        assert_origin(p, "files[0].path", FIX "merge/top.yaml:11:11");
+        assert_string_equal(p->files[1].path, "/etc/issue");
+        assert_null(p->files[1].content);
+        /* source resolved relative to the declaring file */
+        assert_string_equal(p->files[1].source, FIX "merge/issue.txt");
+        assert_int_equal(p->files[1].mode, 0600);
+        assert_int_equal(p->files[0].mode, 0644);
+        assert_string_equal(p->files[0].owner, "root");
+        profile_free(p);
+}
+
+static void test_reasons(void **state) {
+        struct slw_profile *p = load_ok(FIX "merge/top.yaml", NULL);
+        struct pnode *k = pnode_lookup(p->root, "kernel");
+        assert_non_null(k);
+        assert_string_equal(k->reason, "kernel reason");
+        struct pnode *t = pnode_lookup(p->root, "bootloader.timeout");
+        assert_int_equal(t->kind, PNODE_SCALAR);
+        assert_string_equal(t->value, "5");
+        assert_string_equal(t->reason, "slow console");
+        /* the value that won carries its own reason: top's hostname has none */
+        assert_null(pnode_lookup(p->root, "hostname")->reason);
+        assert_null(pnode_get(k, "reason"));
+
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_int_equal(profile_print_summary(p, f), 0);
+        fclose(f);
+        assert_non_null(strstr(buf, "timeout: 5  # " FIX "merge/two.yaml:10 (slow console)\n"));
+        assert_non_null(strstr(buf, "hostname: from-top  # " FIX "merge/top.yaml:4\n"));
+        assert_non_null(strstr(buf, "(top replaces motd)"));
+        free(buf);
+
+        f = open_memstream(&buf, &len);
+        assert_int_equal(profile_print_summary_json(p, f), 0);
+        fclose(f);
+        assert_non_null(strstr(buf, "\"reason\": \"slow console\""));
+        assert_non_null(strstr(buf, "\"origin\": \"" FIX "merge/two.yaml:10:20\""));
+        free(buf);
+        profile_free(p);
+}
+
+static void test_defaults(void **state) {
+        struct slw_profile *p = load_ok(FIX "minimal.yaml", NULL);
+        assert_string_equal(p->name, "minimal");
+        assert_null(p->version);
+        assert_int_equal(p->distribution.backend, BACKEND_APT);
+        assert_string_equal(p->distribution.variant, "minbase");
+        assert_string_equal(p->distribution.architecture, "amd64");
+        assert_strv(p->distribution.components, (const char *const[]){ "main", NULL });
+        assert_false(p->packages.recommends);
+        assert_true(p->bootloader.bios);
+        assert_true(p->bootloader.uefi);
+        assert_false(p->bootloader.secure_boot);
+        assert_int_equal(p->bootloader.timeout, 1);
+        assert_true(p->bootloader.serial);
+        assert_false(p->generalize);
+        assert_int_equal(p->disk.size, 0);
+        assert_int_equal(p->disk.root_headroom, 0);
+        assert_true(p->outputs[OUT_RAW]);
+        for (int o = OUT_VHD; o < _OUT_MAX; o++)
+                assert_false(p->outputs[o]);
+        assert_int_equal(p->qcow2_compression, COMP_NONE);
+        assert_null(p->prune.keep_locales);
+        assert_int_equal(p->disk.n_partitions, 3);
+        assert_int_equal(p->disk.partitions[0].type, PART_BIOS_BOOT);
+        assert_int_equal(p->disk.partitions[0].size, 1 * MiB);
+        assert_int_equal(p->disk.partitions[1].type, PART_ESP);
+        assert_int_equal(p->disk.partitions[1].size, 64 * MiB);
+        assert_int_equal(p->disk.partitions[1].fs, FS_VFAT);
+        assert_int_equal(p->disk.partitions[2].type, PART_ROOT);
+        assert_true(p->disk.partitions[2].size_auto);
+        assert_int_equal(p->disk.partitions[2].fs, FS_EXT4);
+        assert_origin(p, "bootloader.timeout", "default");
+        assert_false(p->verify_azure);
+        profile_free(p);
+}
+
+static void test_set(void **state) {
+        char *sets[] = { "hostname=foo", "kernel.cmdline=quiet", "kernel.cmdline=splash", "disk.size=2GiB",
+                         "bootloader.uefi=false", "files[1].mode=0755", NULL };
+        struct slw_profile *p = load_ok(FIX "merge/top.yaml", sets);
+        assert_string_equal(p->hostname, "foo");
+        assert_origin(p, "hostname", "command line");
+        /* lists: --set appends (and dedupes) */
+        assert_strv(p->kernel.cmdline, (const char *const[]){ "quiet", "splash", NULL });
+        assert_origin(p, "kernel.cmdline[1]", "command line");
+        assert_int_equal(p->disk.size, 2 * GiB);
+        assert_false(p->bootloader.uefi);
+        assert_int_equal(p->files[1].mode, 0755);
+        profile_free(p);
+
+        /* a list nobody wrote yet, from the schema */
+        char *sets2[] = { "systemd.mask=foo.service", "outputs=qcow2", NULL };
+        p = load_ok(FIX "minimal.yaml", sets2);
+        assert_strv(p->systemd.mask, (const char *const[]){ "foo.service", NULL });
+        assert_true(p->outputs[OUT_QCOW2]);
+        assert_false(p->outputs[OUT_RAW]);
+        profile_free(p);
+}
+
+static void test_set_errors(void **state) {
+        char *bad1[] = { "noequals", NULL };
+        _cleanup_free_ char *e1 = load_errors(FIX "minimal.yaml", bad1);
+        assert_string_equal(e1, "command line: invalid --set 'noequals': expected KEY=VALUE, like hostname=foo\n");
+        char *bad2[] = { "disk..size=1", "=x", "files[9].mode=0644", NULL };
+        _cleanup_free_ char *e2 = load_errors(FIX "minimal.yaml", bad2);
+        assert_string_equal(e2,
+                            "command line: invalid --set 'disk..size=1': expected a dotted key like disk.size or files[0].mode before '='\n"
+                            "command line: invalid --set '=x': expected KEY=VALUE, like hostname=foo\n"
+                            "command line: invalid --set 'files[9].mode=0644': files has no entries\n");
+        char *bad3[] = { "disk.size=big", "bootloader.secure_boot=true", NULL };
+        _cleanup_free_ char *e3 = load_errors(FIX "minimal.yaml", bad3);
+        assert_string_equal(e3, "command line: disk.size: expected a size like 64MiB or auto, got 'big'\n"
+                                "command line: unknown key 'bootloader.secure_boot'; did you mean 'secure-boot'?\n");
+}
+
+static void test_all_errors_collected(void **state) {
+        char dir[] = "/tmp/slipway-profile-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *path = path_join(dir, "many.yaml");
+        const char *text = "image: {name: x}\n"
+                           "distribution: {release: trixie, backend: yumm}\n"
+                           "hostnam: a\n"
+                           "disk: {size: 12XB}\n"
+                           "outputs: [raw, vdh]\n";
+        assert_int_equal(write_file(path, text, strlen(text), 0644), 0);
+        _cleanup_free_ char *errs = load_errors(path, NULL);
+        _cleanup_free_ char *exp = xasprintf(
+                "%1$s:2:42: distribution.backend: expected one of apt, dnf or import, got 'yumm'\n"
+                "%1$s:3:1: unknown key 'hostnam'; did you mean 'hostname'?\n"
+                "%1$s:4:14: disk.size: expected a size like 64MiB or auto, got '12XB'\n"
+                "%1$s:5:16: outputs[1]: expected one of raw, vhd, vhd-dynamic, qcow2, iso or tar, got 'vdh'\n",
+                path);
+        assert_string_equal(errs, exp);
+        rm_rf(dir);
+}
+
+static void test_names(void **state) {
+        assert_string_equal(output_name(OUT_VHD_DYNAMIC), "vhd-dynamic");
+        assert_string_equal(output_extension(OUT_RAW), "raw");
+        assert_string_equal(output_extension(OUT_VHD), "vhd");
+        assert_string_equal(output_extension(OUT_VHD_DYNAMIC), "vhd");
+        assert_string_equal(output_extension(OUT_QCOW2), "qcow2");
+        assert_string_equal(output_extension(OUT_ISO), "iso");
+        assert_string_equal(output_extension(OUT_TAR), "tar.zst");
+        assert_string_equal(part_type_name(PART_BIOS_BOOT), "bios-boot");
+        assert_string_equal(part_type_name(PART_SWAP), "swap");
+        char buf[64];
+        assert_string_equal(origin_format((struct slw_origin){ "a.yaml", 3, 7 }, buf, sizeof(buf)), "a.yaml:3:7");
+        assert_string_equal(origin_format((struct slw_origin){ "command line", 0, 0 }, buf, sizeof(buf)), "command line");
+}
+
+static void test_shipped_azure_base(void **state) {
+        struct slw_profile *p = load_ok("profiles/azure-base.yaml", NULL);
+        assert_string_equal(p->name, "azure-base");
+        assert_string_equal(p->version, "1.0");
+        assert_true(p->outputs[OUT_RAW] && p->outputs[OUT_VHD] && p->outputs[OUT_QCOW2]);
+        assert_int_equal(p->disk.size, 30 * GiB);
+        assert_true(strv_contains(p->kernel.cmdline, "console=ttyS0,115200n8"));
+        assert_true(strv_contains(p->kernel.cmdline, "earlyprintk=ttyS0"));
+        assert_true(strv_contains(p->kernel.initramfs_modules, "hv_storvsc"));
+        assert_true(strv_contains(p->packages.install, "cloud-init"));
+        assert_true(p->generalize);
+        assert_true(p->verify_azure);
+        for (size_t i = 0; i < p->disk.n_partitions; i++)
+                assert_int_not_equal(p->disk.partitions[i].type, PART_SWAP);
+        for (size_t i = 0; i < p->n_files; i++)
+                assert_non_null(p->files[i].reason);   /* every deviation has its reason */
+        profile_free(p);
+
+        p = load_ok("profiles/test-boot.yaml", NULL);
+        assert_string_equal(p->name, "test-boot");
+        assert_int_equal(p->disk.size, 0);
+        assert_true(p->outputs[OUT_RAW]);
+        assert_false(p->outputs[OUT_VHD]);
+        assert_true(strv_contains(p->systemd.enable, "slipway-boot-marker.service"));
+        assert_true(strv_contains(p->systemd.enable, "ssh.service"));
+        profile_free(p);
+
+        p = load_ok("profiles/wsl.yaml", NULL);
+        assert_false(p->bootloader.bios);
+        assert_false(p->bootloader.uefi);
+        assert_false(strv_contains(p->packages.install, "linux-image-cloud-amd64"));
+        assert_int_equal(p->disk.n_partitions, 1);
+        assert_true(p->outputs[OUT_TAR]);
+        profile_free(p);
+
+        p = load_ok("profiles/azurelinux-4.yaml", NULL);
+        assert_int_equal(p->distribution.backend, BACKEND_DNF);
+        assert_int_equal(p->distribution.n_repos, 1);
+        assert_null(p->distribution.components);
+        assert_string_equal(p->distribution.architecture, "x86_64");
+        profile_free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_include_order_and_merge),
+                cmocka_unit_test(test_remove_and_replace),
+                cmocka_unit_test(test_reasons),
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_set),
+                cmocka_unit_test(test_set_errors),
+                cmocka_unit_test(test_all_errors_collected),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_shipped_azure_base),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
