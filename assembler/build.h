@@ -16,6 +16,8 @@ struct planned_partition {
         char fs_uuid[37];               /* filesystem UUID ("XXXX-XXXX" for vfat) */
         uint32_t vfat_serial;
         unsigned number;                /* 1-based partition number */
+        uint64_t fs_used;               /* bytes used in its filesystem after the disk stage
+                                           (ext4: (blocks - free) * block size); 0 = unknown */
 };
 
 struct disk_plan {
@@ -24,6 +26,7 @@ struct disk_plan {
         struct planned_partition parts[16];
         size_t n_parts;
         int root_index, esp_index, bios_index;   /* -1 when absent */
+        uint64_t root_required;         /* estimated bytes the root tree needs in ext4 (disk stage) */
 };
 
 /* Everything a build's stages share.  Stages take it explicitly. */

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+struct build_ctx;
+
+/* The part of the bootloader stage that must happen before the root
+ * filesystem is made (stage_disk calls it before mke2fs): checks that the
+ * tree has the GRUB modules the profile needs and writes
+ * TREE/boot/grub/grub.cfg.  Writes nothing else. */
+int bootloader_prepare_tree(struct build_ctx *ctx);
+
+/* Newest /boot/vmlinuz-* of the tree (by version) and its initrd.img-*
+ * (NULL when absent); paths relative to the tree, starting with "/boot/". */
+int bootloader_find_kernel(const char *tree, char **ret_kernel, char **ret_initrd);
+
+/* Replaces each @KEY@ of `template` by its value from keys/values (n
+ * pairs); an unknown @KEY@ is an error (-EINVAL, logged). */
+int template_expand(const char *template, const char *const *keys, const char *const *values, size_t n, char **ret);
+
+/* The grub-bios-setup patches, on buffers (unit-testable):
+ *  boot.img (first 440 bytes used) merged into `mbr` (512 bytes, keeping
+ *  its BPB area, disk signature and partition table), kernel sector =
+ *  core_lba, boot drive 0xff, the 0x66 jump NOPed for hard disks;
+ *  core.img's first sector (diskboot) blocklist = core_lba + 1, sectors - 1. */
+int grub_patch_mbr(uint8_t mbr[512], const uint8_t *boot_img, size_t boot_img_size, uint64_t core_lba);
+int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba);

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/* The bootloader stage: GRUB for BIOS (boot.img in the MBR, core.img in the
+ * BIOS boot partition) and UEFI (\EFI\BOOT\BOOTX64.EFI on the ESP), written
+ * into the raw disk without loop devices, mounts or root.
+ *
+ * Where things live (the design answer to "the ext4 root is already made
+ * when this stage runs"):
+ *  - grub.cfg is /boot/grub/grub.cfg IN THE ROOT FILESYSTEM.  It is written
+ *    into the tree by bootloader_prepare_tree(), which stage_disk calls
+ *    before mke2fs; it is generated from grub/disk.cfg.in.
+ *  - GRUB's modules are the image's own /usr/lib/grub/<platform> in the
+ *    root filesystem: the boot images set prefix=($root)/usr/lib/grub, so
+ *    nothing is copied (17 MB saved) and modules always match the image's
+ *    grub (the prune stage must keep /usr/lib/grub/<platform>).
+ *  - core.img and BOOTX64.EFI each embed the same small config
+ *    (grub/early.cfg.in): search the root by filesystem UUID, set the
+ *    prefix, configfile /boot/grub/grub.cfg.  So BIOS and UEFI read one
+ *    grub.cfg, a BIOS-only disk needs no ESP, and the ESP holds only
+ *    BOOTX64.EFI.
+ *
+ * Which grub-mkimage: the image's own (TREE/usr/bin/grub-mkimage, from
+ * grub-common of the image's distribution), run through the tree's own
+ * dynamic loader with --library-path pointing into the tree.  That needs
+ * no chroot, hence no root, and the tool's version is the modules'
+ * version.  Measured on trixie's grub 2.12 with the host's (bookworm)
+ * grub-mkimage 2.06 and `-d TREE/usr/lib/grub/<platform>`: both write
+ * byte-identical core.img and BOOTX64.EFI, so the host's grub-mkimage
+ * (grub-common, in DEPS_RUN) is the fallback when the tree has no
+ * grub-mkimage or is not x86-64.  What must match the image is the
+ * modules, kernel.img and boot.img, which always come from the tree.
+ *
+ * boot.img and core.img are patched exactly as grub-bios-setup does
+ * (trixie's grub-pc-bin no longer ships grub-bios-setup): see
+ * grub_patch_mbr() and grub_patch_core().  No Reed-Solomon redundancy is
+ * added to core.img (it sits in its own partition, not in the MBR gap
+ * where other tools might overwrite it).
+ *
+ * Secure Boot (shim + signed grub) is not implemented yet: the stage
+ * fails with -EOPNOTSUPP, which `slipway build` reports as exit 2. */
+#include "bootloader.h"
+#include "build.h"
+#include "datadir.h"
+#include "fsimage.h"
+#include "gpt_layout.h"
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+/* boot.img / core.img layout (grub-core/boot/i386/pc/boot.S, diskboot.S). */
+#define BOOT_BPB_START 0x03
+#define BOOT_BPB_END 0x5a
+#define BOOT_KERNEL_SECTOR 0x5c
+#define BOOT_BOOT_DRIVE 0x64
+#define BOOT_DRIVE_CHECK 0x66
+#define BOOT_CODE_END 0x1b8      /* disk signature and partition table follow */
+#define DISKBOOT_BLOCKLIST 0x1f4 /* last blocklist entry: u64 start, u16 len, u16 segment */
+
+enum grub_platform { GRUB_I386_PC, GRUB_X86_64_EFI };
+static const char *const platform_dir[] = { "i386-pc", "x86_64-efi" };
+/* Files grub-mkimage (and our MBR step) read besides the modules. */
+static const char *const platform_files[][5] = {
+        { "kernel.img", "diskboot.img", "lzma_decompress.img", "boot.img", "moddep.lst" },
+        { "kernel.img", "moddep.lst", NULL, NULL, NULL },
+};
+
+static bool file_exists(const char *p) {
+        struct stat st;
+        return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int template_expand(const char *template, const char *const *keys, const char *const *values, size_t n, char **ret) {
+        size_t cap = strlen(template) + 256, len = 0;
+        _cleanup_free_ char *out = xmalloc(cap);
+        for (const char *p = template; *p;) {
+                const char *end = NULL, *value = NULL;
+                if (*p == '@' && (end = strchr(p + 1, '@'))) {
+                        size_t klen = (size_t)(end - p - 1);
+                        bool is_key = klen > 0;
+                        for (size_t i = 0; i < klen; i++)
+                                if (!((p[1 + i] >= 'A' && p[1 + i] <= 'Z') || p[1 + i] == '_'))
+                                        is_key = false;
+                        if (is_key) {
+                                for (size_t i = 0; i < n && !value; i++)
+                                        if (strlen(keys[i]) == klen && strncmp(keys[i], p + 1, klen) == 0)
+                                                value = values[i];
+                                if (!value)
+                                        return log_error_errno(-EINVAL, "template: unknown placeholder @%.*s@", (int)klen, p + 1);
+                        }
+                }
+                const char *piece = value ? value : p;
+                size_t plen = value ? strlen(value) : 1;
+                if (len + plen + 1 > cap)
+                        out = xrealloc(out, cap = (len + plen + 1) * 2);
+                memcpy(out + len, piece, plen);
+                len += plen;
+                p = value ? end + 1 : p + 1;
+        }
+        out[len] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static int read_template(const char *name, char **ret) {
+        _cleanup_free_ char *path = path_join(slipway_datadir(), name);
+        int r = read_file(path, ret, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the GRUB template %s (SLIPWAY_DATADIR?)", path);
+        return 0;
+}
+
+/* A module list: one name a line, '#' comments. */
+static int read_module_list(enum grub_platform plat, char ***ret) {
+        _cleanup_free_ char *name = xasprintf("grub/modules-%s.lst", platform_dir[plat]);
+        _cleanup_free_ char *text = NULL;
+        int r = read_template(name, &text);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **mods = NULL;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                line += strspn(line, " \t");
+                size_t l = strcspn(line, " \t#");
+                if (l == 0)
+                        continue;
+                line[l] = '\0';
+                strv_push(&mods, line);
+        }
+        *ret = TAKE_PTR(mods);
+        return 0;
+}
+
+/* Every file grub-mkimage will read for this platform exists in the tree. */
+static int check_grub_platform(const char *tree, enum grub_platform plat, char **mods) {
+        _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", tree, platform_dir[plat]);
+        _cleanup_strv_free_ char **missing = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(platform_files[plat]) && platform_files[plat][i]; i++) {
+                _cleanup_free_ char *p = path_join(dir, platform_files[plat][i]);
+                if (!file_exists(p))
+                        strv_push(&missing, platform_files[plat][i]);
+        }
+        for (char **m = mods; m && *m; m++) {
+                _cleanup_free_ char *f = xasprintf("%s/%s.mod", dir, *m);
+                if (!file_exists(f)) {
+                        _cleanup_free_ char *n = xasprintf("%s.mod", *m);
+                        strv_push(&missing, n);
+                }
+        }
+        if (missing) {
+                size_t n = strv_length(missing);
+                log_error("the image has no usable GRUB for %s: %zu file(s) missing in /usr/lib/grub/%s:",
+                          platform_dir[plat], n, platform_dir[plat]);
+                for (char **m = missing; *m; m++)
+                        log_error("  %s", *m);
+                log_error("install %s in the image (packages.install), and keep /usr/lib/grub/%s when pruning",
+                          plat == GRUB_I386_PC ? "grub-pc-bin" : "grub-efi-amd64-bin", platform_dir[plat]);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+/* "vmlinuz-6.12.1-cloud-amd64" newer than "vmlinuz-6.1.0-cloud-amd64". */
+static int cmp_version_desc(const void *a, const void *b) {
+        return -strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+int bootloader_find_kernel(const char *tree, char **ret_kernel, char **ret_initrd) {
+        _cleanup_free_ char *boot = path_join(tree, "boot");
+        DIR *d = opendir(boot);
+        if (!d)
+                return log_error_errno(-errno, "cannot read %s", boot);
+        _cleanup_strv_free_ char **kernels = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, "vmlinuz-"))
+                        strv_push(&kernels, de->d_name);
+        closedir(d);
+        if (!kernels)
+                return log_error_errno(-ENOENT, "no kernel in the image: %s/vmlinuz-* does not exist "
+                                       "(install a linux-image package)", boot);
+        qsort(kernels, strv_length(kernels), sizeof(char *), cmp_version_desc);
+        const char *version = kernels[0] + strlen("vmlinuz-");
+        _cleanup_free_ char *initrd = xasprintf("%s/initrd.img-%s", boot, version);
+        *ret_kernel = xasprintf("/boot/%s", kernels[0]);
+        *ret_initrd = file_exists(initrd) ? xasprintf("/boot/initrd.img-%s", version) : NULL;
+        if (!*ret_initrd)
+                log_warning("no initrd for kernel %s in the image (%s): booting without one", version, initrd);
+        return 0;
+}
+
+static char *os_pretty_name(const char *tree, const char *fallback) {
+        static const char *const candidates[] = { "etc/os-release", "usr/lib/os-release" };
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_free_ char *p = path_join(tree, candidates[i]);
+                _cleanup_free_ char *text = NULL;
+                if (read_file(p, &text, NULL) < 0)
+                        continue;
+                for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                        if (!startswith(line, "PRETTY_NAME="))
+                                continue;
+                        char *v = line + strlen("PRETTY_NAME=");
+                        size_t l = strlen(v);
+                        if (l >= 2 && (v[0] == '"' || v[0] == '\'') && v[l - 1] == v[0]) {
+                                v[l - 1] = '\0';
+                                v++;
+                        }
+                        /* grub's menuentry title is single-quoted: keep quotes out */
+                        for (char *c = v; *c; c++)
+                                if (*c == '\'')
+                                        *c = ' ';
+                        return xstrdup(v);
+                }
+        }
+        return xstrdup(fallback);
+}
+
+static const char *root_fs_uuid(const struct build_ctx *ctx) {
+        return ctx->plan.root_index >= 0 ? ctx->plan.parts[ctx->plan.root_index].fs_uuid : NULL;
+}
+
+static char *kernel_cmdline(const struct build_ctx *ctx) {
+        _cleanup_free_ char *s = xasprintf("root=UUID=%s ro", root_fs_uuid(ctx));
+        for (char **a = ctx->profile->kernel.cmdline; a && *a; a++) {
+                char *t = xasprintf("%s %s", s, *a);
+                free(s);
+                s = t;
+        }
+        return TAKE_PTR(s);
+}
+
+int bootloader_prepare_tree(struct build_ctx *ctx) {
+        const struct slw_profile *p = ctx->profile;
+        int r;
+        if (!p->bootloader.bios && !p->bootloader.uefi)
+                return 0;
+        if (p->bootloader.secure_boot)
+                return log_error_errno(-EOPNOTSUPP, "bootloader.secure-boot: true (shim + signed grub) is not implemented "
+                                       "yet; set it to false");
+        if (!root_fs_uuid(ctx))
+                return log_error_errno(-EINVAL, "bootloader: the disk has no root partition");
+        for (enum grub_platform plat = GRUB_I386_PC; plat <= GRUB_X86_64_EFI; plat++) {
+                if (!(plat == GRUB_I386_PC ? p->bootloader.bios : p->bootloader.uefi))
+                        continue;
+                _cleanup_strv_free_ char **mods = NULL;
+                if ((r = read_module_list(plat, &mods)) < 0 || (r = check_grub_platform(ctx->tree, plat, mods)) < 0)
+                        return r;
+        }
+
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL;
+        if ((r = bootloader_find_kernel(ctx->tree, &kernel, &initrd)) < 0)
+                return r;
+        _cleanup_free_ char *tmpl = NULL, *terminal = NULL, *cfg = NULL;
+        if ((r = read_template("grub/disk.cfg.in", &tmpl)) < 0)
+                return r;
+        if (p->bootloader.serial) {
+                if ((r = read_template("grub/terminal-serial.cfg.in", &terminal)) < 0)
+                        return r;
+        } else
+                terminal = xstrdup("");
+        _cleanup_free_ char *cmdline = kernel_cmdline(ctx);
+        _cleanup_free_ char *timeout = xasprintf("%u", p->bootloader.timeout);
+        _cleanup_free_ char *title = os_pretty_name(ctx->tree, p->name ? p->name : "Linux");
+        _cleanup_free_ char *initrd_line = initrd ? xstrdup(initrd) : xstrdup("");
+        const char *keys[] = { "TIMEOUT", "TERMINAL", "ROOT_UUID", "TITLE", "KERNEL", "CMDLINE", "INITRD" };
+        const char *values[] = { timeout, terminal, root_fs_uuid(ctx), title, kernel, cmdline, initrd_line };
+        if ((r = template_expand(tmpl, keys, values, ELEMENTSOF(keys), &cfg)) < 0)
+                return r;
+
+        _cleanup_free_ char *dir = path_join(ctx->tree, "boot/grub");
+        _cleanup_free_ char *path = path_join(dir, "grub.cfg");
+        if ((r = mkdir_p(dir, 0755)) < 0)
+                return log_error_errno(r, "cannot create %s", dir);
+        if ((r = write_file(path, cfg, strlen(cfg), 0644)) < 0)
+                return log_error_errno(r, "cannot write %s", path);
+        /* So that two builds of the same tree give the same ext4. */
+        struct timespec ts[2] = { { .tv_sec = (time_t)ctx->epoch }, { .tv_sec = (time_t)ctx->epoch } };
+        (void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+        (void)utimensat(AT_FDCWD, dir, ts, AT_SYMLINK_NOFOLLOW);
+        build_record_change(ctx, "grub.cfg: boots the newest kernel with the profile's command line", "/boot/grub/grub.cfg",
+                            "bootloader");
+        log_info("bootloader: grub.cfg boots %s with \"%s\"", kernel, cmdline);
+        return 0;
+}
+
+/* argv prefix that runs the image's grub-mkimage (see the top comment),
+ * or the host's.  Returns the strv; *ret_which says which. */
+static char **grub_mkimage_command(const char *tree, const char **ret_which) {
+        struct utsname u;
+        _cleanup_free_ char *tool = path_join(tree, "usr/bin/grub-mkimage");
+        _cleanup_free_ char *loader = path_join(tree, "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+        struct stat st;
+        char **argv = NULL;
+        /* The loader must be a real file of the tree: an absolute symlink
+         * would lead to the host's. */
+        if (uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0 && file_exists(tool) &&
+            lstat(loader, &st) == 0 && S_ISREG(st.st_mode)) {
+                _cleanup_free_ char *libs = xasprintf("%s/usr/lib/x86_64-linux-gnu:%s/lib/x86_64-linux-gnu", tree, tree);
+                strv_push(&argv, loader);
+                strv_push(&argv, "--library-path");
+                strv_push(&argv, libs);
+                strv_push(&argv, tool);
+                *ret_which = "the image's grub-mkimage";
+        } else {
+                strv_push(&argv, "grub-mkimage");
+                *ret_which = "the host's grub-mkimage";
+        }
+        return argv;
+}
+
+static int make_grub_image(const struct build_ctx *ctx, enum grub_platform plat, const char *early_cfg, const char *out) {
+        _cleanup_strv_free_ char **mods = NULL;
+        int r = read_module_list(plat, &mods);
+        if (r < 0 || (r = check_grub_platform(ctx->tree, plat, mods)) < 0)
+                return r;
+        const char *which = NULL;
+        _cleanup_strv_free_ char **argv = grub_mkimage_command(ctx->tree, &which);
+        _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", ctx->tree, platform_dir[plat]);
+        const char *args[] = { "-O", platform_dir[plat], "-d", dir, "-c", early_cfg, "-p", "/usr/lib/grub", "-o", out };
+        for (size_t i = 0; i < ELEMENTSOF(args); i++)
+                strv_push(&argv, args[i]);
+        for (char **m = mods; *m; m++)
+                strv_push(&argv, *m);
+        log_debug("bootloader: %s image with %s", platform_dir[plat], which);
+        struct run_opts o = { .quiet = true };
+        return run_command(argv, &o);
+}
+
+static int read_exact(const char *path, size_t max, uint8_t **ret, size_t *ret_size) {
+        _cleanup_free_ char *data = NULL;
+        size_t n = 0;
+        int r = read_file(path, &data, &n);
+        if (r < 0)
+                return log_error_errno(r, "cannot read %s", path);
+        if (n > max)
+                return log_error_errno(-EFBIG, "%s: %zu bytes, at most %zu fit", path, n, max);
+        *ret = (uint8_t *)TAKE_PTR(data);
+        *ret_size = n;
+        return 0;
+}
+
+static void put_le64(uint8_t *p, uint64_t v) {
+        for (int i = 0; i < 8; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le16(uint8_t *p, uint16_t v) {
+        p[0] = (uint8_t)v;
+        p[1] = (uint8_t)(v >> 8);
+}
+
+int grub_patch_mbr(uint8_t mbr[512], const uint8_t *boot_img, size_t boot_img_size, uint64_t core_lba) {
+        if (boot_img_size != 512 || boot_img[510] != 0x55 || boot_img[511] != 0xaa)
+                return -EINVAL;
+        uint8_t keep_bpb[BOOT_BPB_END - BOOT_BPB_START];
+        memcpy(keep_bpb, mbr + BOOT_BPB_START, sizeof(keep_bpb));
+        /* Code only: the disk signature, the (protective) partition table and
+         * 0x55aa from 0x1b8 on stay as libfdisk wrote them. */
+        memcpy(mbr, boot_img, BOOT_CODE_END);
+        memcpy(mbr + BOOT_BPB_START, keep_bpb, sizeof(keep_bpb));
+        put_le64(mbr + BOOT_KERNEL_SECTOR, core_lba);
+        /* 0xff: use the drive number the BIOS passed in %dl. */
+        mbr[BOOT_BOOT_DRIVE] = 0xff;
+        /* A hard disk: replace the "jmp" that trusts %dl only for 0x80..0x8f
+         * by two NOPs, as grub-bios-setup does for buggy BIOSes. */
+        mbr[BOOT_DRIVE_CHECK] = 0x90;
+        mbr[BOOT_DRIVE_CHECK + 1] = 0x90;
+        return 0;
+}
+
+int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba) {
+        size_t sectors = (core_size + 511) / 512;
+        if (core_size < 1024 || sectors - 1 > UINT16_MAX)
+                return -EINVAL;
+        /* diskboot.img loads the rest of core.img: one contiguous run right
+         * after its own sector. */
+        put_le64(core + DISKBOOT_BLOCKLIST, core_lba + 1);
+        put_le16(core + DISKBOOT_BLOCKLIST + 8, (uint16_t)(sectors - 1));
+        return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
+        const uint8_t *p = buf;
+        while (n > 0) {
+                ssize_t w = pwrite(fd, p, n, (off_t)off);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t)w;
+                off += (uint64_t)w;
+        }
+        return 0;
+}
+
+static int install_bios(struct build_ctx *ctx, const char *core_path) {
+        const struct planned_partition *bios = &ctx->plan.parts[ctx->plan.bios_index];
+        _cleanup_free_ uint8_t *core = NULL, *boot = NULL;
+        size_t core_size = 0, boot_size = 0;
+        _cleanup_free_ char *boot_path = xasprintf("%s/usr/lib/grub/i386-pc/boot.img", ctx->tree);
+        int r = read_exact(core_path, bios->size, &core, &core_size);
+        if (r == -EFBIG) {
+                char a[32], b[32];
+                return log_error_errno(r, "core.img is %s but the BIOS boot partition has %s",
+                                       format_bytes(core_size, a), format_bytes(bios->size, b));
+        }
+        if (r < 0 || (r = read_exact(boot_path, 512, &boot, &boot_size)) < 0)
+                return r;
+        /* read_file() NUL-terminates: core has room to pad to whole sectors */
+        size_t padded = ALIGN_UP(core_size, 512);
+        core = xrealloc(core, padded);
+        memset(core + core_size, 0, padded - core_size);
+        uint64_t core_lba = bios->offset / GPT_SECTOR;
+        if (grub_patch_core(core, core_size, core_lba) < 0)
+                return log_error_errno(-EINVAL, "%s is not a usable core.img (%zu bytes)", core_path, core_size);
+
+        _cleanup_close_ int fd = open(ctx->raw_tmp, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot open %s", ctx->raw_tmp);
+        uint8_t mbr[512];
+        if (pread(fd, mbr, sizeof(mbr), 0) != (ssize_t)sizeof(mbr))
+                return log_error_errno(-EIO, "cannot read the MBR of %s", ctx->raw_tmp);
+        if (mbr[510] != 0x55 || mbr[511] != 0xaa || mbr[0x1be + 4] != 0xee)
+                return log_error_errno(-EINVAL, "%s has no protective MBR: was the GPT written?", ctx->raw_tmp);
+        if (grub_patch_mbr(mbr, boot, boot_size, core_lba) < 0)
+                return log_error_errno(-EINVAL, "%s is not a GRUB boot.img", boot_path);
+        if ((r = pwrite_all(fd, core, padded, bios->offset)) < 0 || (r = pwrite_all(fd, mbr, sizeof(mbr), 0)) < 0)
+                return log_error_errno(r, "cannot write the BIOS boot code to %s", ctx->raw_tmp);
+        char a[32];
+        log_info("bootloader: BIOS: boot.img in the MBR, core.img (%s) at sector %" PRIu64, format_bytes(core_size, a),
+                 core_lba);
+        return 0;
+}
+
+/* Bytes of file data under dir, each rounded to 4 KiB, + 4 KiB per directory. */
+static uint64_t staged_bytes(const char *dir) {
+        uint64_t n = 4096;
+        DIR *d = opendir(dir);
+        if (!d)
+                return n;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                _cleanup_free_ char *p = path_join(dir, de->d_name);
+                struct stat st;
+                if (lstat(p, &st) < 0)
+                        continue;
+                n += S_ISDIR(st.st_mode) ? staged_bytes(p) : ALIGN_UP((uint64_t)st.st_size, 4096);
+        }
+        closedir(d);
+        return n;
+}
+
+int stage_bootloader(struct build_ctx *ctx) {
+        const struct slw_profile *p = ctx->profile;
+        const struct disk_plan *plan = &ctx->plan;
+        bool bios = p->bootloader.bios, uefi = p->bootloader.uefi;
+        int r;
+        if (!bios && !uefi) {
+                log_info("bootloader: none (bootloader.bios and bootloader.uefi are false)");
+                return 0;
+        }
+        if (p->bootloader.secure_boot)
+                return log_error_errno(-EOPNOTSUPP, "bootloader.secure-boot: true (shim + signed grub) is not implemented "
+                                       "yet; set it to false");
+        if (bios && plan->bios_index < 0)
+                return log_error_errno(-EINVAL, "bootloader.bios: true needs a partition of type bios-boot for core.img");
+        if (uefi && plan->esp_index < 0)
+                return log_error_errno(-EINVAL, "bootloader.uefi: true needs a partition of type esp");
+        if (uefi && plan->parts[plan->esp_index].spec->fs != FS_VFAT)
+                return log_error_errno(-EINVAL, "the ESP must have fs: vfat");
+
+        /* Everything is built in a scratch directory and checked first;
+         * only then is anything written into the disk image. */
+        _cleanup_free_ char *scratch = xasprintf("%s.boot.XXXXXX", ctx->raw_tmp);
+        if (!mkdtemp(scratch))
+                return log_error_errno(-errno, "cannot create a scratch directory next to %s", ctx->raw_tmp);
+        _cleanup_free_ char *early_path = path_join(scratch, "early.cfg");
+        _cleanup_free_ char *core_path = path_join(scratch, "core.img");
+        _cleanup_free_ char *esp_dir = path_join(scratch, "esp");
+        _cleanup_free_ char *efi_dir = path_join(scratch, "esp/EFI/BOOT");
+        _cleanup_free_ char *efi_path = path_join(efi_dir, "BOOTX64.EFI");
+        _cleanup_free_ char *tmpl = NULL, *early = NULL;
+        const char *keys[] = { "ROOT_UUID" };
+        const char *values[] = { root_fs_uuid(ctx) };
+
+        if (!values[0]) {
+                r = log_error_errno(-EINVAL, "bootloader: the disk has no root partition");
+                goto out;
+        }
+        if ((r = read_template("grub/early.cfg.in", &tmpl)) < 0 || (r = template_expand(tmpl, keys, values, 1, &early)) < 0)
+                goto out;
+        if ((r = write_file(early_path, early, strlen(early), 0644)) < 0) {
+                log_error_errno(r, "cannot write %s", early_path);
+                goto out;
+        }
+        if (bios && (r = make_grub_image(ctx, GRUB_I386_PC, early_path, core_path)) < 0)
+                goto out;
+        if (uefi) {
+                if ((r = mkdir_p(efi_dir, 0755)) < 0) {
+                        log_error_errno(r, "cannot create %s", efi_dir);
+                        goto out;
+                }
+                if ((r = make_grub_image(ctx, GRUB_X86_64_EFI, early_path, efi_path)) < 0)
+                        goto out;
+                const struct planned_partition *esp = &plan->parts[plan->esp_index];
+                /* FAT: two FAT copies (4 bytes per 512-byte cluster at worst), reserved sectors, root dir */
+                uint64_t usable = esp->size - esp->size / 64 - MiB;
+                uint64_t need = staged_bytes(esp_dir);
+                if (need > usable) {
+                        char a[32], b[32], o[256];
+                        r = log_error_errno(-ENOSPC, "%s: the ESP (partition %u, %s) is too small for its files (%s)",
+                                            origin_format(profile_origin(p, esp->spec->origin_path), o, sizeof(o)),
+                                            esp->number, format_bytes(esp->size, a), format_bytes(need, b));
+                        goto out;
+                }
+        }
+        if (spawn_interrupted()) {
+                r = -EINTR;
+                goto out;
+        }
+
+        if (bios && (r = install_bios(ctx, core_path)) < 0)
+                goto out;
+        if (uefi) {
+                const struct planned_partition *esp = &plan->parts[plan->esp_index];
+                if ((r = vfat_copy_tree(ctx->raw_tmp, esp->offset, esp_dir, ctx->epoch)) < 0)
+                        goto out;
+                struct stat st;
+                log_info("bootloader: UEFI: \\EFI\\BOOT\\BOOTX64.EFI (%jd bytes) on the ESP",
+                         stat(efi_path, &st) == 0 ? (intmax_t)st.st_size : (intmax_t)-1);
+        }
+        r = 0;
+out:
+        (void)rm_rf(scratch);
+        return r;
+}
