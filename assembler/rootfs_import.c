@@ -97,7 +97,7 @@ static int extract_here(const char *tarball) {
         struct archive *out = archive_write_disk_new();
         int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS |
                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK;
+                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
         if (geteuid() == 0)
                 flags |= ARCHIVE_EXTRACT_OWNER;
         archive_write_disk_set_options(out, flags);
