@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* The apt backend: mmdebstrap.
  *
- * Package downloads are shared between builds through <cache>/apt-archives:
- * mmdebstrap's own sync-in/sync-out special hooks copy it into the chroot's
- * /var/cache/apt/archives before apt runs and copy new .debs back before the
+ * Package downloads are shared between builds through <cache>/apt/archives:
+ * mmdebstrap's own sync-in/sync-out special hooks copy <cache>/apt into the
+ * chroot's /var/cache/apt (which exists when setup hooks run; archives/ does
+ * not yet) before apt runs, and copy /var/cache/apt/archives back before the
  * cleanup step empties it (--skip=essential/unlink keeps the essential set's
  * .debs until then).  The hooks are mmdebstrap's words, parsed by its
- * shellwords(); the cache path is single-quoted for it, and no shell is run. */
+ * shellwords(); the cache path is single-quoted for it, and no shell is run.
+ *
+ * The mode is root, or unshare when not root.  SLIPWAY_APT_MODE=chrootless
+ * (or root/unshare) overrides it: the offline fixture test uses chrootless
+ * with --variant=custom, which needs no dpkg inside the tree. */
 #include "rootfs.h"
 #include "log.h"
 #include "spawn.h"
@@ -32,7 +37,8 @@ static bool source_is_main_debian(const struct apt_source *s) {
         /* The security archive carries only updates, never a whole release. */
         if (strstr(s->suite, "-security") || strstr(s->uri, "debian-security"))
                 return false;
-        return startswith(s->uri, "http://") || startswith(s->uri, "https://") || startswith(s->uri, "file:/");
+        return startswith(s->uri, "http://") || startswith(s->uri, "https://") || startswith(s->uri, "file:/") ||
+               startswith(s->uri, "copy:/");
 }
 
 static void source_clear(struct apt_source *s) {
@@ -237,6 +243,15 @@ static char **sorted_packages(const struct slw_profile *p) {
         return l;
 }
 
+/* The mmdebstrap --mode: SLIPWAY_APT_MODE, else unshare for unprivileged
+ * builds, else root. */
+static const char *apt_mode(const struct build_ctx *ctx) {
+        const char *e = getenv("SLIPWAY_APT_MODE");
+        if (e && (strcmp(e, "root") == 0 || strcmp(e, "unshare") == 0 || strcmp(e, "chrootless") == 0))
+                return e;
+        return ctx->unprivileged ? "unshare" : "root";
+}
+
 static int apt_key_inputs(const struct build_ctx *ctx, struct cache_key *key) {
         const struct slw_profile *p = ctx->profile;
         _cleanup_free_ char *mirror = NULL;
@@ -256,7 +271,7 @@ static int apt_key_inputs(const struct build_ctx *ctx, struct cache_key *key) {
         cache_key_add_strv(key, "include_paths", p->packages.include_paths);
         cache_key_add(key, "recommends", p->packages.recommends ? "yes" : "no");
         /* unshare mode leaves a tree owned by subordinate ids */
-        cache_key_add(key, "mode", ctx->unprivileged ? "unshare" : "root");
+        cache_key_add(key, "mode", apt_mode(ctx));
         return 0;
 }
 
@@ -318,7 +333,8 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         _cleanup_free_ char *mmdebstrap = find_program("mmdebstrap");
         if (!mmdebstrap)
                 return log_error_errno(-ENOENT, "rootfs: mmdebstrap is not installed (apt-get install mmdebstrap)");
-        if (ctx->unprivileged) {
+        const char *mode = apt_mode(ctx);
+        if (strcmp(mode, "unshare") == 0) {
                 int r = check_unshare_possible();
                 if (r < 0)
                         return r;
@@ -329,7 +345,8 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
                 return r;
 
         _cleanup_free_ char *cache = rootfs_cache_dir(ctx);
-        _cleanup_free_ char *archives = path_join(cache, "apt-archives");
+        _cleanup_free_ char *aptcache = path_join(cache, "apt");
+        _cleanup_free_ char *archives = path_join(aptcache, "archives");
         r = mkdir_p(archives, 0755);
         if (r < 0)
                 return log_error_errno(r, "rootfs: could not create %s", archives);
@@ -339,13 +356,19 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
                 if (strpbrk(pkgs[i], ", \t\n") || pkgs[i][0] == '-')
                         return log_error_errno(-EINVAL, "rootfs: invalid package name '%s'", pkgs[i]);
         _cleanup_strv_free_ char **comps = apt_components(p);
+        char **filters[] = { p->packages.exclude_paths, p->packages.include_paths };
+        for (size_t f = 0; f < ELEMENTSOF(filters); f++)
+                for (size_t i = 0; filters[f] && filters[f][i]; i++)
+                        if (filters[f][i][0] != '/' || strpbrk(filters[f][i], "\"\n"))
+                                return log_error_errno(-EINVAL, "rootfs: invalid dpkg path filter '%s' "
+                                                                "(must be an absolute glob without quotes)", filters[f][i]);
 
         _cleanup_strv_free_ char **argv = NULL;
         strv_push(&argv, "mmdebstrap");
         char *s;
 #define PUSHF(...) (s = xasprintf(__VA_ARGS__), strv_push(&argv, s), free(s))
         PUSHF("--variant=%s", apt_variant(p));
-        PUSHF("--mode=%s", ctx->unprivileged ? "unshare" : "root");
+        PUSHF("--mode=%s", mode);
         strv_push(&argv, "--format=directory");
         PUSHF("--architectures=%s", apt_arch(p));
         {
@@ -384,12 +407,40 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
                 PUSHF("--dpkgopt=path-exclude=%s", p->packages.exclude_paths[i]);
         for (size_t i = 0; p->packages.include_paths && p->packages.include_paths[i]; i++)
                 PUSHF("--dpkgopt=path-include=%s", p->packages.include_paths[i]);
+        /* In chrootless mode dpkg runs on the host and does not read the
+         * chroot's dpkg.cfg.d (Debian bug #808203); mmdebstrap calls it
+         * directly (not through apt) for --variant=custom, so the filters go
+         * into ~/.dpkg.cfg of a private HOME, which every dpkg reads. */
+        _cleanup_free_ char *home_env = NULL;
+        if (strcmp(mode, "chrootless") == 0) {
+                _cleanup_free_ char *parent = xstrdup(dest);
+                char *slash = strrchr(parent, '/');
+                if (slash)
+                        *slash = '\0';
+                _cleanup_free_ char *home = path_join(parent, "dpkg-home");
+                _cleanup_free_ char *cfg = path_join(home, ".dpkg.cfg");
+                size_t len = 0;
+                for (size_t f = 0; f < ELEMENTSOF(filters); f++)
+                        for (size_t i = 0; filters[f] && filters[f][i]; i++)
+                                len += strlen(filters[f][i]) + 16;
+                _cleanup_free_ char *text = xcalloc(1, len + 1);
+                for (size_t f = 0; f < ELEMENTSOF(filters); f++)
+                        for (size_t i = 0; filters[f] && filters[f][i]; i++) {
+                                strcat(text, f == 0 ? "path-exclude=" : "path-include=");
+                                strcat(text, filters[f][i]);
+                                strcat(text, "\n");
+                        }
+                if ((r = mkdir_p(home, 0700)) < 0 || (r = write_file(cfg, text, strlen(text), 0644)) < 0)
+                        return log_error_errno(r, "rootfs: could not write %s", cfg);
+                home_env = xasprintf("HOME=%s", home);
+        }
 
         /* The shared download cache (see the top of this file).  The
          * extract variant has no essential step, so nothing to unlink. */
+        _cleanup_free_ char *qaptcache = shellwords_quote(aptcache);
         _cleanup_free_ char *qarchives = shellwords_quote(archives);
         strv_push(&argv, "--skip=essential/unlink");
-        PUSHF("--setup-hook=sync-in %s /var/cache/apt/archives/", qarchives);
+        PUSHF("--setup-hook=sync-in %s /var/cache/apt/", qaptcache);
         PUSHF("--customize-hook=sync-out /var/cache/apt/archives %s", qarchives);
         if (log_get_level() >= LOG_DEBUG)
                 strv_push(&argv, "--verbose");
@@ -399,7 +450,7 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
 #undef PUSHF
 
         _cleanup_free_ char *epoch = xasprintf("SOURCE_DATE_EPOCH=%" PRIu64, ctx->epoch);
-        char *env[] = { epoch, NULL };
+        char *env[] = { epoch, home_env, NULL };
         _cleanup_free_ char *tail = NULL;
         log_info("rootfs: mmdebstrap %s (%s, %zu packages) from %s", p->distribution.release, apt_variant(p),
                  strv_length(pkgs), mirror);

@@ -66,7 +66,7 @@ static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backe
         struct pkg_list pkgs = {};
         int r;
 
-        (void)rm_rf(tmp);
+        (void)rm_rf_unmounted(tmp);
         if (mkdir(tmp, 0755) < 0)
                 return log_error_errno(-errno, "rootfs: could not create %s", tmp);
 
@@ -98,7 +98,7 @@ static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backe
                 /* Another build of the same inputs won the race: use its entry. */
                 if ((r == -ENOTEMPTY || r == -EEXIST) && entry_complete(entry)) {
                         log_info("rootfs: a concurrent build created the same entry; using it");
-                        (void)rm_rf(tmp);
+                        (void)rm_rf_unmounted(tmp);
                         return 0;
                 }
                 log_error_errno(r, "rootfs: could not rename %s to %s", tmp, entry);
@@ -108,7 +108,7 @@ static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backe
 
 fail:
         pkg_list_free(&pkgs);
-        int k = rm_rf(tmp);
+        int k = rm_rf_unmounted(tmp);
         if (k < 0)
                 log_warning_errno(k, "rootfs: could not remove %s", tmp);
         return r;
@@ -174,7 +174,7 @@ int stage_rootfs(struct build_ctx *ctx) {
                         /* An incomplete entry cannot come from us (rename is
                          * atomic); do not trust it. */
                         log_warning("rootfs: removing incomplete cache entry %s", entry);
-                        (void)rm_rf(entry);
+                        (void)rm_rf_unmounted(entry);
                 }
                 r = populate_entry(ctx, be, rootfs_dir, key_hex, &key, entry);
         }
@@ -186,11 +186,11 @@ int stage_rootfs(struct build_ctx *ctx) {
         _cleanup_free_ char *src_manifest = path_join(entry, "packages.json");
         _cleanup_free_ char *tree = path_join(ctx->workdir, "tree");
         _cleanup_free_ char *manifest = path_join(ctx->workdir, "packages.json");
-        (void)rm_rf(tree);
+        (void)rm_rf_unmounted(tree);
         uint64_t t0 = now_usec();
         r = copy_tree(src_tree, tree);
         if (r < 0) {
-                (void)rm_rf(tree);
+                (void)rm_rf_unmounted(tree);
                 return log_error_errno(r, "rootfs: could not copy the cached tree to %s", tree);
         }
         log_info("rootfs: copied the tree in %.1f s", (double)(now_usec() - t0) / 1e6);

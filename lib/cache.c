@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fts.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <string.h>
@@ -92,6 +93,45 @@ void cache_key_done(struct cache_key *k) {
         *k = (struct cache_key) {};
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
+static void unescape_mountinfo(char *s) {
+        char *w = s;
+        for (char *r = s; *r;) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+                        *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 4;
+                } else
+                        *w++ = *r++;
+        }
+        *w = '\0';
+}
+
+int rm_rf_unmounted(const char *path) {
+        char real[PATH_MAX];
+        if (!realpath(path, real))
+                return errno == ENOENT ? 0 : -errno;
+        _cleanup_free_ char *text = NULL;
+        int r = read_file("/proc/self/mountinfo", &text, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot read /proc/self/mountinfo; not removing %s", real);
+        size_t rl = strlen(real);
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                /* id parent major:minor root MOUNTPOINT ... */
+                char *save = NULL, *f = strtok_r(line, " ", &save);
+                for (int i = 0; f && i < 4; i++)
+                        f = strtok_r(NULL, " ", &save);
+                if (!f)
+                        continue;
+                unescape_mountinfo(f);
+                if (strncmp(f, real, rl) == 0 && (f[rl] == '\0' || f[rl] == '/'))
+                        return log_error_errno(-EBUSY, "not removing %s: %s is still mounted (umount it first)", real, f);
+        }
+        return rm_rf(real);
+}
+
 int cache_remove_stale_tmp(const char *rootfs_dir, bool all) {
         DIR *d = opendir(rootfs_dir);
         if (!d)
@@ -107,7 +147,7 @@ int cache_remove_stale_tmp(const char *rootfs_dir, bool all) {
                 if (!all && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
                         continue;
                 _cleanup_free_ char *p = path_join(rootfs_dir, de->d_name);
-                int k = rm_rf(p);
+                int k = rm_rf_unmounted(p);
                 if (k < 0)
                         r = log_warning_errno(k, "could not remove stale %s", p);
                 else {
@@ -187,7 +227,7 @@ int cache_list(const char *cache_dir, FILE *out) {
                 }
                 strv_free(names);
         }
-        static const char *const download_dirs[] = { "apt-archives", "dnf" };
+        static const char *const download_dirs[] = { "apt", "dnf" };
         for (size_t i = 0; i < ELEMENTSOF(download_dirs); i++) {
                 _cleanup_free_ char *p = path_join(cache_dir, download_dirs[i]);
                 uint64_t size = 0;
@@ -200,11 +240,11 @@ int cache_list(const char *cache_dir, FILE *out) {
 }
 
 int cache_clean(const char *cache_dir) {
-        static const char *const subdirs[] = { "rootfs", "apt-archives", "dnf" };
+        static const char *const subdirs[] = { "rootfs", "apt", "dnf" };
         int r = 0;
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(cache_dir, subdirs[i]);
-                int k = rm_rf(p);
+                int k = rm_rf_unmounted(p);
                 if (k < 0)
                         r = log_error_errno(k, "could not remove %s", p);
                 else

@@ -7,7 +7,7 @@
 
 /* The build cache.
  *
- *   <cache>/apt-archives/       downloaded .deb files, shared by all apt builds
+ *   <cache>/apt/archives/       downloaded .deb files, shared by all apt builds
  *   <cache>/dnf/                dnf's cachedir (metadata and packages)
  *   <cache>/rootfs/<key>/       one installed tree per key:
  *        tree/                  the root filesystem as the backend left it
@@ -51,6 +51,11 @@ int copy_tree(const char *src, const char *dst);
 /* Disk usage of a tree in bytes: allocated blocks of every entry (a file
  * with several hard links is counted for each; good enough for a listing). */
 int tree_disk_usage(const char *path, uint64_t *ret);
+
+/* rm -rf that refuses (-EBUSY, logged) when anything is mounted at or below
+ * path: an install tree a killed mmdebstrap left with /proc, /sys or a bind
+ * mount of /dev in it must never be walked into. */
+int rm_rf_unmounted(const char *path);
 
 /* `slipway cache list` and `clean`. */
 int cache_list(const char *cache_dir, FILE *out);
