@@ -156,7 +156,8 @@ int apt_host_mirror(const char *root, char **ret) {
                 if (endswith(de->d_name, ".list") || endswith(de->d_name, ".sources"))
                         strv_push(&names, de->d_name);
         closedir(d);
-        strv_sort(names);
+        if (names)
+                strv_sort(names);
         int r = -ENOENT;
         for (size_t i = 0; names && names[i] && r < 0; i++) {
                 _cleanup_free_ char *path = path_join(dir, names[i]);

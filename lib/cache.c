@@ -41,11 +41,12 @@ static void key_append(struct cache_key *k, const char *s) {
         k->len += n;
 }
 
-/* Values are written escaped so that no value can forge another line. */
+/* Values are written escaped so that no value can forge another line or
+ * list element. */
 static void key_append_escaped(struct cache_key *k, const char *s) {
         char buf[5];
         for (; *s; s++) {
-                if (*s == '\\' || *s == '\n' || (unsigned char)*s < 0x20) {
+                if (*s == '\\' || *s == ',' || *s == '\n' || (unsigned char)*s < 0x20) {
                         snprintf(buf, sizeof(buf), "\\x%02x", (unsigned char)*s);
                         key_append(k, buf);
                 } else {
@@ -205,7 +206,8 @@ int cache_list(const char *cache_dir, FILE *out) {
                         if (de->d_name[0] != '.')
                                 strv_push(&names, de->d_name);
                 closedir(d);
-                strv_sort(names);
+                if (names)
+                        strv_sort(names);
                 for (size_t i = 0; names && names[i]; i++) {
                         _cleanup_free_ char *entry = path_join(rootfs_dir, names[i]);
                         _cleanup_free_ char *meta = path_join(entry, "entry.json");
