@@ -68,6 +68,27 @@ static char *find_dnf(void) {
         return p ? p : find_program("dnf");
 }
 
+/* dnf 4 writes expired_repos.json below <installroot>/<cachedir> even when
+ * cachedir is given on the command line: remove that directory and the
+ * parents it created, keeping the FHS directories an image has anyway. */
+static void remove_cachedir_leak(const char *dest, const char *cachedir) {
+        static const char *const keep[] = { "/var", "/var/tmp", "/var/cache", "/tmp", "/root", "/home", "/srv",
+                                            "/opt", "/usr", "/usr/local", "/mnt", "/media", NULL };
+        _cleanup_free_ char *rel = xstrdup(cachedir);
+        _cleanup_free_ char *leak = path_join(dest, rel);
+        if (access(leak, F_OK) != 0)
+                return;
+        (void)rm_rf_unmounted(leak);
+        for (char *slash = strrchr(rel, '/'); slash && slash != rel; slash = strrchr(rel, '/')) {
+                *slash = '\0';
+                if (strv_contains((char *const *)keep, rel))
+                        break;
+                _cleanup_free_ char *dir = path_join(dest, rel);
+                if (rmdir(dir) < 0)
+                        break;
+        }
+}
+
 static int dnf_install(const struct build_ctx *ctx, const char *dest) {
         const struct slw_profile *p = ctx->profile;
         if (!p->distribution.release || !*p->distribution.release)
@@ -176,19 +197,29 @@ static int dnf_install(const struct build_ctx *ctx, const char *dest) {
                  strv_length(pkgs));
         r = run_command_status(argv, &(struct run_opts) { .stdin_fd = -1, .env = env, .quiet = true }, &tail);
         (void)rm_rf(confdir);
+        remove_cachedir_leak(dest, cachedir);
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
         if (r == 0)
                 return 0;
-        /* dnf 4: "No match for argument: foo"; dnf5: "No match for argument: foo" too. */
-        const char *nomatch = tail ? strstr(tail, "No match for argument: ") : NULL;
-        if (nomatch) {
-                size_t n = strcspn(nomatch, "\n");
-                log_error("rootfs: package '%.*s' does not exist in the dnf repositories (%.*s)",
-                          (int)strcspn(nomatch + strlen("No match for argument: "), "\n"),
-                          nomatch + strlen("No match for argument: "), (int)n, nomatch);
-        } else
-                log_error("rootfs: dnf failed (exit status %d): %s", r, tail && *tail ? tail : "no error output");
+        /* dnf 4 prints "No match for argument: foo" on stdout and
+         * "Error: Unable to find a match: foo bar" on stderr; dnf5 prints
+         * "No match for argument: foo" on stderr. */
+        static const char *const patterns[] = { "Unable to find a match: ", "No match for argument: " };
+        for (size_t i = 0; i < ELEMENTSOF(patterns); i++) {
+                const char *m = tail ? strstr(tail, patterns[i]) : NULL;
+                if (!m)
+                        continue;
+                const char *line = m;
+                while (line > tail && line[-1] != '\n')
+                        line--;
+                const char *names = m + strlen(patterns[i]);
+                log_error("rootfs: package%s '%.*s' not found in the dnf repositories (dnf: %.*s)",
+                          strcspn(names, " \n") < strcspn(names, "\n") ? "s" : "", (int)strcspn(names, "\n"), names,
+                          (int)strcspn(line, "\n"), line);
+                return -EIO;
+        }
+        log_error("rootfs: dnf failed (exit status %d): %s", r, tail && *tail ? tail : "no error output");
         return -EIO;
 }
 
