@@ -32,7 +32,7 @@ DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev 
 	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
-	dpkg-dev apt-utils
+	dpkg-dev apt-utils dnf rpm createrepo-c jq
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .PHONY: all deps install check unit integration boot image bench clean

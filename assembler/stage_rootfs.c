@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* The rootfs stage: install (or take from the cache) the root filesystem
+ * and write its package manifest.
+ *
+ * Cache entries are <cache>/rootfs/<key>/{tree,packages.json,entry.json};
+ * see lib/cache.h.  The key is the SHA-256 of the backend's inputs (see each
+ * backend's key_inputs) plus the backend name and the cache format version. */
+#include "rootfs.h"
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const struct rootfs_backend *rootfs_backend_for(enum slw_backend b) {
+        switch (b) {
+        case BACKEND_APT:
+                return &rootfs_backend_apt;
+        case BACKEND_DNF:
+                return &rootfs_backend_dnf;
+        case BACKEND_IMPORT:
+                return &rootfs_backend_import;
+        }
+        return NULL;
+}
+
+char *rootfs_cache_dir(const struct build_ctx *ctx) {
+        return ctx->cache_dir && *ctx->cache_dir ? xstrdup(ctx->cache_dir) : cache_default_dir();
+}
+
+static bool entry_complete(const char *entry) {
+        _cleanup_free_ char *tree = path_join(entry, "tree");
+        _cleanup_free_ char *manifest = path_join(entry, "packages.json");
+        struct stat st;
+        return stat(tree, &st) == 0 && S_ISDIR(st.st_mode) && access(manifest, F_OK) == 0;
+}
+
+static int write_entry_json(const char *path, const struct build_ctx *ctx, const struct rootfs_backend *be,
+                            const char *key_hex, const struct cache_key *key, size_t n_packages) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "key", json_object_new_string(key_hex));
+        json_object_object_add(o, "backend", json_object_new_string(be->name));
+        const char *release = ctx->profile->distribution.release;
+        json_object_object_add(o, "release", release ? json_object_new_string(release) : NULL);
+        json_object_object_add(o, "packages", json_object_new_int64((int64_t)n_packages));
+        json_object_object_add(o, "created", json_object_new_int64((int64_t)time(NULL)));
+        json_object_object_add(o, "inputs", json_object_new_string(key->text ? key->text : ""));
+        int r = json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        json_object_put(o);
+        return r < 0 ? -EIO : 0;
+}
+
+/* Installs a new cache entry at <rootfs_dir>/<key> by way of a .tmp-* dir. */
+static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backend *be, const char *rootfs_dir,
+                          const char *key_hex, const struct cache_key *key, const char *entry) {
+        _cleanup_free_ char *tmp_name = xasprintf(".tmp-%s-%d", key_hex, (int)getpid());
+        _cleanup_free_ char *tmp = path_join(rootfs_dir, tmp_name);
+        _cleanup_free_ char *tree = path_join(tmp, "tree");
+        _cleanup_free_ char *manifest = path_join(tmp, "packages.json");
+        _cleanup_free_ char *meta = path_join(tmp, "entry.json");
+        struct pkg_list pkgs = {};
+        int r;
+
+        (void)rm_rf_unmounted(tmp);
+        if (mkdir(tmp, 0755) < 0)
+                return log_error_errno(-errno, "rootfs: could not create %s", tmp);
+
+        uint64_t t0 = now_usec();
+        r = be->install(ctx, tree);
+        if (r < 0)
+                goto fail;
+        if (spawn_interrupted()) {
+                r = -EINTR;
+                goto fail;
+        }
+        log_info("rootfs: %s install took %.1f s", be->name, (double)(now_usec() - t0) / 1e6);
+
+        r = be->manifest(tree, &pkgs);
+        if (r < 0)
+                goto fail;
+        r = manifest_write_json(manifest, be->name, &pkgs);
+        if (r < 0)
+                goto fail;
+        r = write_entry_json(meta, ctx, be, key_hex, key, pkgs.n);
+        if (r < 0) {
+                log_error_errno(r, "rootfs: could not write %s", meta);
+                goto fail;
+        }
+        pkg_list_free(&pkgs);
+
+        if (rename(tmp, entry) < 0) {
+                r = -errno;
+                /* Another build of the same inputs won the race: use its entry. */
+                if ((r == -ENOTEMPTY || r == -EEXIST) && entry_complete(entry)) {
+                        log_info("rootfs: a concurrent build created the same entry; using it");
+                        (void)rm_rf_unmounted(tmp);
+                        return 0;
+                }
+                log_error_errno(r, "rootfs: could not rename %s to %s", tmp, entry);
+                goto fail;
+        }
+        return 0;
+
+fail:
+        pkg_list_free(&pkgs);
+        int k = rm_rf_unmounted(tmp);
+        if (k < 0)
+                log_warning_errno(k, "rootfs: could not remove %s", tmp);
+        return r;
+}
+
+static void record_cache(struct build_ctx *ctx, const char *backend, bool hit, const char *key_hex) {
+        if (!ctx->build_json)
+                return;
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "backend", json_object_new_string(backend));
+        json_object_object_add(o, "cache", json_object_new_string(hit ? "hit" : "miss"));
+        json_object_object_add(o, "key", json_object_new_string(key_hex));
+        json_object_object_add(ctx->build_json, "rootfs", o);
+}
+
+static int copy_file(const char *src, const char *dst) {
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        int r = read_file(src, &data, &len);
+        if (r < 0)
+                return log_error_errno(r, "could not read %s", src);
+        r = write_file(dst, data, len, 0644);
+        if (r < 0)
+                return log_error_errno(r, "could not write %s", dst);
+        return 0;
+}
+
+int stage_rootfs(struct build_ctx *ctx) {
+        const struct rootfs_backend *be = rootfs_backend_for(ctx->profile->distribution.backend);
+        if (!be)
+                return log_error_errno(-EINVAL, "rootfs: unknown backend %d", (int)ctx->profile->distribution.backend);
+        if (!ctx->workdir)
+                return log_error_errno(-EINVAL, "rootfs: no work directory");
+
+        _cleanup_free_ char *cache = rootfs_cache_dir(ctx);
+        _cleanup_free_ char *rootfs_dir = path_join(cache, "rootfs");
+        int r = mkdir_p(rootfs_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "rootfs: could not create the cache directory %s", rootfs_dir);
+        r = cache_remove_stale_tmp(rootfs_dir, false);
+        if (r > 0)
+                log_info("rootfs: removed %d unfinished cache entr%s of interrupted builds", r, r == 1 ? "y" : "ies");
+
+        struct cache_key key = {};
+        cache_key_add(&key, "format", CACHE_FORMAT_VERSION);
+        cache_key_add(&key, "backend", be->name);
+        r = be->key_inputs(ctx, &key);
+        if (r < 0) {
+                cache_key_done(&key);
+                return r;
+        }
+        char key_hex[65];
+        cache_key_hex(&key, key_hex);
+        log_debug("rootfs: cache key inputs:\n%s", key.text);
+        _cleanup_free_ char *entry = path_join(rootfs_dir, key_hex);
+
+        bool hit = entry_complete(entry);
+        if (hit)
+                log_info("rootfs: cache hit %.12s", key_hex);
+        else {
+                log_info("rootfs: cache miss %.12s: installing with %s", key_hex, be->name);
+                if (access(entry, F_OK) == 0) {
+                        /* An incomplete entry cannot come from us (rename is
+                         * atomic); do not trust it. */
+                        log_warning("rootfs: removing incomplete cache entry %s", entry);
+                        (void)rm_rf_unmounted(entry);
+                }
+                r = populate_entry(ctx, be, rootfs_dir, key_hex, &key, entry);
+        }
+        cache_key_done(&key);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *src_tree = path_join(entry, "tree");
+        _cleanup_free_ char *src_manifest = path_join(entry, "packages.json");
+        _cleanup_free_ char *tree = path_join(ctx->workdir, "tree");
+        _cleanup_free_ char *manifest = path_join(ctx->workdir, "packages.json");
+        (void)rm_rf_unmounted(tree);
+        uint64_t t0 = now_usec();
+        r = copy_tree(src_tree, tree);
+        if (r < 0) {
+                (void)rm_rf_unmounted(tree);
+                return log_error_errno(r, "rootfs: could not copy the cached tree to %s", tree);
+        }
+        log_info("rootfs: copied the tree in %.1f s", (double)(now_usec() - t0) / 1e6);
+        r = copy_file(src_manifest, manifest);
+        if (r < 0)
+                return r;
+
+        free(ctx->tree);
+        ctx->tree = TAKE_PTR(tree);
+        record_cache(ctx, be->name, hit, key_hex);
+        return 0;
+}
