@@ -304,7 +304,8 @@ static void hash_tree(const char *host, const char *rel, char **acc, size_t *len
                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
                         strv_push(&names, de->d_name);
         closedir(d);
-        strv_sort(names);
+        if (names)
+                strv_sort(names);
         for (char **n = names; n && *n; n++) {
                 _cleanup_free_ char *h = path_join(host, *n), *r = xasprintf("%s/%s", rel, *n);
                 struct stat st;
