@@ -107,12 +107,13 @@ int kernel_validate(struct cfg *c) {
         if ((have_modules || p->prune.kernel_modules) && !c->kver)
                 return cfg_error(c, have_modules ? "kernel.initramfs-modules" : "prune.kernel-modules",
                                  "the image has no kernel (no /lib/modules/<version>/modules.dep)");
-        for (char **m = p->kernel.initramfs_modules; m && *m; m++) {
-                if (strpbrk(*m, "/ \n") || !**m)
-                        cfg_error(c, "kernel.initramfs-modules", "'%s' is not a module name", *m);
-                else if (kernel_module_state(c, *m) == 0)
-                        cfg_error(c, "kernel.initramfs-modules", "module '%s' is not in kernel %s (neither in modules.dep nor built in)",
-                                  *m, c->kver);
+        for (size_t i = 0; c->kver && p->kernel.initramfs_modules && p->kernel.initramfs_modules[i]; i++) {
+                const char *m = p->kernel.initramfs_modules[i];
+                _cleanup_free_ char *origin = xasprintf("kernel.initramfs-modules[%zu]", i);
+                if (strpbrk(m, "/ \n") || !*m)
+                        cfg_error(c, origin, "'%s' is not a module name", m);
+                else if (kernel_module_state(c, m) == 0)
+                        cfg_error(c, origin, "module '%s' is not in kernel %s (neither in modules.dep nor built in)", m, c->kver);
         }
         if (c->kver) {
                 /* Azure provisions through a UDF medium. */

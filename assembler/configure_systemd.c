@@ -114,12 +114,11 @@ static int enable_one(struct cfg *c, const char *unit, const char *origin_path, 
 
         /* For a template enabled by an instance name the links carry the
          * instance name and point at the template file. */
-        _cleanup_free_ char *tmpl = unit_template(unit);
         _cleanup_strv_free_ char **wanted = install_values(data, "WantedBy"), **required = install_values(data, "RequiredBy"),
                                  **alias = install_values(data, "Alias"), **also = install_values(data, "Also"),
                                  **definst = install_values(data, "DefaultInstance");
         _cleanup_free_ char *link_name = NULL;
-        if (endswith(unit, "@.service") || (strchr(unit, '@') && unit[strcspn(unit, "@") + 1] == '.')) {
+        if (strchr(unit, '@') && unit[strcspn(unit, "@") + 1] == '.') {
                 /* A bare template: enable DefaultInstance=, like systemctl. */
                 if (definst && definst[0]) {
                         const char *at = strchr(unit, '@');
@@ -127,7 +126,6 @@ static int enable_one(struct cfg *c, const char *unit, const char *origin_path, 
                 }
         } else
                 link_name = xstrdup(unit);
-        (void)tmpl;
 
         bool any = false;
         for (int kind = 0; kind < 2 && link_name; kind++) {
@@ -210,11 +208,14 @@ int systemd_validate(struct cfg *c) {
                 { p->systemd.mask, "systemd.mask" },
         };
         for (size_t l = 0; l < ELEMENTSOF(lists); l++)
-                for (char **u = lists[l].list; u && *u; u++) {
-                        if (!valid_unit_name(*u))
-                                cfg_error(c, lists[l].origin, "'%s' is not a unit name (like ssh.service)", *u);
-                        else if (!systemd_unit_exists(c, *u))
-                                cfg_error(c, lists[l].origin, "unit '%s' is not in the image", *u);
+                for (size_t i = 0; lists[l].list && lists[l].list[i]; i++) {
+                        const char *u = lists[l].list[i];
+                        /* The item's own line: "systemd.enable[2]". */
+                        _cleanup_free_ char *origin = xasprintf("%s[%zu]", lists[l].origin, i);
+                        if (!valid_unit_name(u))
+                                cfg_error(c, origin, "'%s' is not a unit name (like ssh.service)", u);
+                        else if (!systemd_unit_exists(c, u))
+                                cfg_error(c, origin, "unit '%s' is not in the image", u);
                 }
         for (char **u = p->systemd.enable; u && *u; u++) {
                 if (strv_contains(p->systemd.mask, *u))
