@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* Internals of the configure stage (stage_configure.c and configure_*.c).
+ *
+ * The stage runs in two passes over the profile: every step first
+ * validates against the tree (collecting every error, each naming its
+ * profile line), and only when nothing failed does any step write. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "build.h"
+
+/* One colon-separated database (/etc/passwd, shadow, group, gshadow), kept
+ * line by line so untouched lines are written back byte for byte. */
+struct acc_file {
+        const char *rel;        /* "/etc/passwd" */
+        char **lines;           /* without "\n" */
+        size_t n_lines;
+        bool present, dirty;
+};
+
+struct acc_db {
+        struct acc_file passwd, shadow, group, gshadow;
+};
+
+struct cfg {
+        struct build_ctx *ctx;
+        const struct slw_profile *p;
+        const char *tree;
+        unsigned n_errors;
+        char *kver;             /* the installed kernel's version, or NULL */
+        struct acc_db acc;
+        /* Planned by validation, carried out by apply. */
+        bool regenerate_initramfs;
+};
+
+/* Logs "file:line:col: message" for the profile value at origin_path,
+ * counts it, returns -EINVAL. */
+int cfg_error(struct cfg *c, const char *origin_path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cfg_warning(struct cfg *c, const char *origin_path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records a change in build.json (when the build provides the recorder). */
+void cfg_change(struct cfg *c, const char *what, const char *where, const char *origin_path);
+
+/* Path helpers inside the tree (lib/rootpath.h).  The returned host path
+ * is allocated; NULL with an errno on failure. */
+int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host);
+/* Writes a file atomically (temp + rename) at a host path. */
+int cfg_write_file(const char *host, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
+/* Creates TREE/<path> (a directory inside the tree) and missing parents, 0755. */
+int cfg_mkdir(struct cfg *c, const char *path, mode_t mode, char **ret_host);
+/* Replaces TREE/<linkpath> with a symlink to target. */
+int cfg_symlink(struct cfg *c, const char *target, const char *linkpath);
+/* Removes what a glob matches inside the tree (no symlink following in
+ * the pattern's directories beyond the root's own resolution). */
+int cfg_remove_glob(struct cfg *c, const char *pattern, bool keep_dirs, unsigned *ret_count);
+
+/* Accounts (configure_accounts.c). */
+int accounts_load(struct cfg *c);
+void accounts_free(struct acc_db *db);
+int accounts_validate(struct cfg *c);
+int accounts_apply(struct cfg *c);
+/* Name → ID through the tree's databases after the profile's changes. */
+int accounts_user_id(struct cfg *c, const char *name, uid_t *ret_uid, gid_t *ret_gid);
+int accounts_group_id(struct cfg *c, const char *name, gid_t *ret_gid);
+
+/* Systemd (configure_systemd.c). */
+int systemd_validate(struct cfg *c);
+int systemd_apply(struct cfg *c);
+/* Enables one unit as systemctl --root would; used by generalize too. */
+int systemd_enable_unit(struct cfg *c, const char *unit, const char *origin_path);
+bool systemd_unit_exists(struct cfg *c, const char *unit);
+
+/* Kernel: modules, initramfs (configure_kernel.c). */
+int kernel_find_version(struct cfg *c);
+int kernel_validate(struct cfg *c);
+int kernel_prune_modules(struct cfg *c);
+int kernel_apply_initramfs(struct cfg *c);
+/* Module presence for the installed kernel: 1 = module file, 2 = built in, 0 = absent. */
+int kernel_module_state(struct cfg *c, const char *name);
+
+/* Prune and generalize (configure_prune.c). */
+int prune_validate(struct cfg *c);
+int prune_apply(struct cfg *c);
+int generalize_apply(struct cfg *c);
+
+/* Small keys: files, hostname, locale, timezone, fstab, cmdline
+ * (configure_files.c). */
+int files_validate(struct cfg *c);
+int files_apply(struct cfg *c);
+int system_settings_validate(struct cfg *c);
+int system_settings_apply(struct cfg *c);
+int fstab_apply(struct cfg *c);

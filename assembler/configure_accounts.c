@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/* Users and groups, written by editing the tree's /etc/passwd, shadow,
+ * group and gshadow directly: no host tools (the host's useradd would
+ * consult the host's databases and login.defs), deterministic IDs.
+ * Allocation follows adduser's defaults: system IDs are the lowest free in
+ * 100–999, normal IDs the lowest free from 1000 upward, in profile order;
+ * a user's own group gets the user's ID when that is free. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "configure.h"
+#include "log.h"
+#include "rootpath.h"
+#include "util.h"
+
+#define FIRST_SYSTEM_ID 100
+#define LAST_SYSTEM_ID 999
+#define FIRST_NORMAL_ID 1000
+#define LAST_NORMAL_ID 59999
+
+static int acc_file_load(struct cfg *c, struct acc_file *f, const char *rel) {
+        f->rel = rel;
+        _cleanup_free_ char *host = NULL, *data = NULL;
+        int r = cfg_resolve(c, rel, 0, &host);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "resolving %s in the tree", rel);
+        r = read_file(host, &data, NULL);
+        if (r < 0)
+                return log_error_errno(r, "reading %s", host);
+        f->present = true;
+        for (char *line = data, *nl; line && *line; line = nl) {
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl++ = '\0';
+                f->lines = xrealloc(f->lines, (f->n_lines + 1) * sizeof(char *));
+                f->lines[f->n_lines++] = xstrdup(line);
+        }
+        return 0;
+}
+
+static void acc_file_free(struct acc_file *f) {
+        for (size_t i = 0; i < f->n_lines; i++)
+                free(f->lines[i]);
+        free(f->lines);
+        f->lines = NULL;
+        f->n_lines = 0;
+}
+
+void accounts_free(struct acc_db *db) {
+        acc_file_free(&db->passwd);
+        acc_file_free(&db->shadow);
+        acc_file_free(&db->group);
+        acc_file_free(&db->gshadow);
+}
+
+int accounts_load(struct cfg *c) {
+        int r;
+        if ((r = acc_file_load(c, &c->acc.passwd, "/etc/passwd")) < 0 ||
+            (r = acc_file_load(c, &c->acc.shadow, "/etc/shadow")) < 0 ||
+            (r = acc_file_load(c, &c->acc.group, "/etc/group")) < 0 ||
+            (r = acc_file_load(c, &c->acc.gshadow, "/etc/gshadow")) < 0)
+                return r;
+        return 0;
+}
+
+/* The index of the line whose first field is name, or -1. */
+static ssize_t acc_find(const struct acc_file *f, const char *name) {
+        size_t n = strlen(name);
+        for (size_t i = 0; i < f->n_lines; i++)
+                if (strncmp(f->lines[i], name, n) == 0 && f->lines[i][n] == ':')
+                        return (ssize_t)i;
+        return -1;
+}
+
+/* Field k (0-based) of a line, copied; NULL when absent. */
+static char *acc_field(const char *line, unsigned k) {
+        const char *p = line;
+        for (unsigned i = 0; i < k; i++) {
+                p = strchr(p, ':');
+                if (!p)
+                        return NULL;
+                p++;
+        }
+        return xstrndup(p, strcspn(p, ":"));
+}
+
+static bool acc_id_used(const struct acc_file *f, int64_t id) {
+        for (size_t i = 0; i < f->n_lines; i++) {
+                _cleanup_free_ char *v = acc_field(f->lines[i], 2);
+                if (v && *v && strtoll(v, NULL, 10) == id)
+                        return true;
+        }
+        return false;
+}
+
+static void acc_append(struct acc_file *f, char *line) {
+        f->lines = xrealloc(f->lines, (f->n_lines + 1) * sizeof(char *));
+        f->lines[f->n_lines++] = line;
+        f->dirty = true;
+}
+
+static int64_t acc_allocate(const struct acc_file *f, const struct acc_file *also, bool system, int64_t prefer) {
+        if (prefer >= 0 && !acc_id_used(f, prefer))
+                return prefer;
+        int64_t lo = system ? FIRST_SYSTEM_ID : FIRST_NORMAL_ID, hi = system ? LAST_SYSTEM_ID : LAST_NORMAL_ID;
+        for (int64_t id = lo; id <= hi; id++)
+                if (!acc_id_used(f, id) && !(also && acc_id_used(also, id)))
+                        return id;
+        return -1;
+}
+
+int accounts_user_id(struct cfg *c, const char *name, uid_t *ret_uid, gid_t *ret_gid) {
+        ssize_t i = acc_find(&c->acc.passwd, name);
+        if (i < 0)
+                return -ENOENT;
+        _cleanup_free_ char *u = acc_field(c->acc.passwd.lines[i], 2), *g = acc_field(c->acc.passwd.lines[i], 3);
+        if (!u || !g)
+                return -EBADMSG;
+        if (ret_uid)
+                *ret_uid = (uid_t)strtoul(u, NULL, 10);
+        if (ret_gid)
+                *ret_gid = (gid_t)strtoul(g, NULL, 10);
+        return 0;
+}
+
+int accounts_group_id(struct cfg *c, const char *name, gid_t *ret_gid) {
+        ssize_t i = acc_find(&c->acc.group, name);
+        if (i < 0)
+                return -ENOENT;
+        _cleanup_free_ char *g = acc_field(c->acc.group.lines[i], 2);
+        if (!g)
+                return -EBADMSG;
+        if (ret_gid)
+                *ret_gid = (gid_t)strtoul(g, NULL, 10);
+        return 0;
+}
+
+static bool valid_account_name(const char *s) {
+        /* Debian's default NAME_REGEX, roughly: ^[a-z][-a-z0-9_]*$ (plus '$' at the end for machine accounts). */
+        if (!s || !*s || strlen(s) > 32 || !((*s >= 'a' && *s <= 'z') || *s == '_'))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || (*p == '$' && !p[1])))
+                        return false;
+        return true;
+}
+
+static bool valid_field(const char *s) {
+        return !s || (!strchr(s, ':') && !strchr(s, '\n'));
+}
+
+/* Adds a group to group and gshadow (in memory). */
+static void group_add(struct cfg *c, const char *name, int64_t gid) {
+        acc_append(&c->acc.group, xasprintf("%s:x:%lld:", name, (long long)gid));
+        if (c->acc.gshadow.present)
+                acc_append(&c->acc.gshadow, xasprintf("%s:!::", name));
+}
+
+/* Validation also plans: groups and users are added to the in-memory
+ * databases here, so later checks (file owners, supplementary groups,
+ * duplicates) see the image as it will be.  Nothing is written until
+ * accounts_apply(). */
+int accounts_validate(struct cfg *c) {
+        const struct slw_profile *p = c->p;
+        unsigned errors_before = c->n_errors;
+        if ((p->n_groups || p->n_users) && (!c->acc.passwd.present || !c->acc.group.present))
+                return cfg_error(c, p->n_users ? p->users[0].origin_path : p->groups[0].origin_path,
+                                 "the tree has no /etc/passwd or /etc/group to add accounts to");
+
+        for (size_t i = 0; i < p->n_groups; i++) {
+                const struct slw_group *g = &p->groups[i];
+                if (!valid_account_name(g->name)) {
+                        cfg_error(c, g->origin_path, "invalid group name '%s'", g->name ? g->name : "");
+                        continue;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(p->groups[j].name, g->name) == 0 && p->groups[j].gid != g->gid)
+                                cfg_error(c, g->origin_path, "group '%s' is declared twice with different IDs (also at %s)",
+                                          g->name, p->groups[j].origin_path);
+                gid_t have;
+                if (accounts_group_id(c, g->name, &have) == 0) {
+                        if (g->gid >= 0 && (int64_t)have != g->gid)
+                                cfg_error(c, g->origin_path, "group '%s' exists in the image with GID %u, not %lld",
+                                          g->name, (unsigned)have, (long long)g->gid);
+                        continue;
+                }
+                int64_t gid = g->gid;
+                if (gid >= 0 && acc_id_used(&c->acc.group, gid)) {
+                        cfg_error(c, g->origin_path, "GID %lld of group '%s' is already taken", (long long)gid, g->name);
+                        continue;
+                }
+                if (gid < 0)
+                        gid = acc_allocate(&c->acc.group, NULL, g->system, -1);
+                if (gid < 0) {
+                        cfg_error(c, g->origin_path, "no free GID for group '%s'", g->name);
+                        continue;
+                }
+                group_add(c, g->name, gid);
+        }
+
+        for (size_t i = 0; i < p->n_users; i++) {
+                const struct slw_user *u = &p->users[i];
+                if (!valid_account_name(u->name)) {
+                        cfg_error(c, u->origin_path, "invalid user name '%s'", u->name ? u->name : "");
+                        continue;
+                }
+                if (!valid_field(u->shell) || !valid_field(u->home) || !valid_field(u->comment) || !valid_field(u->password)) {
+                        cfg_error(c, u->origin_path, "user '%s': fields must not contain ':' or newlines", u->name);
+                        continue;
+                }
+                if (u->home && !root_path_is_clean(u->home))
+                        cfg_error(c, u->origin_path, "user '%s': home '%s' must be a clean absolute path", u->name, u->home);
+                bool dup = false;
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(p->users[j].name, u->name) == 0) {
+                                dup = true;
+                                if (p->users[j].uid != u->uid || p->users[j].gid != u->gid)
+                                        cfg_error(c, u->origin_path, "user '%s' is declared twice with different IDs (also at %s)",
+                                                  u->name, p->users[j].origin_path);
+                        }
+                for (char **s = u->groups; s && *s; s++)
+                        if (accounts_group_id(c, *s, NULL) < 0)
+                                cfg_error(c, u->origin_path, "user '%s': supplementary group '%s' exists neither in the image nor in the profile",
+                                          u->name, *s);
+                for (char **k = u->ssh_authorized_keys; k && *k; k++)
+                        if (strchr(*k, '\n'))
+                                cfg_error(c, u->origin_path, "user '%s': an SSH key must be one line", u->name);
+                if (dup)
+                        continue;
+
+                uid_t have_uid;
+                gid_t have_gid;
+                if (accounts_user_id(c, u->name, &have_uid, &have_gid) == 0) {
+                        /* An existing account (root, say): keys, groups and
+                         * password may change, its IDs may not. */
+                        if (u->uid >= 0 && (int64_t)have_uid != u->uid)
+                                cfg_error(c, u->origin_path, "user '%s' exists in the image with UID %u, not %lld",
+                                          u->name, (unsigned)have_uid, (long long)u->uid);
+                        if (u->gid >= 0 && (int64_t)have_gid != u->gid)
+                                cfg_error(c, u->origin_path, "user '%s' exists in the image with GID %u, not %lld",
+                                          u->name, (unsigned)have_gid, (long long)u->gid);
+                        continue;
+                }
+                int64_t uid = u->uid;
+                if (uid >= 0 && acc_id_used(&c->acc.passwd, uid)) {
+                        cfg_error(c, u->origin_path, "UID %lld of user '%s' is already taken", (long long)uid, u->name);
+                        continue;
+                }
+                int64_t gid = u->gid;
+                if (gid >= 0) {
+                        if (!acc_id_used(&c->acc.group, gid)) {
+                                cfg_error(c, u->origin_path, "user '%s': primary GID %lld exists neither in the image nor in the profile",
+                                          u->name, (long long)gid);
+                                continue;
+                        }
+                } else if (accounts_group_id(c, u->name, NULL) == 0) {
+                        /* A group of the user's name already exists: use it. */
+                        gid_t g;
+                        accounts_group_id(c, u->name, &g);
+                        gid = g;
+                }
+                if (uid < 0)
+                        uid = acc_allocate(&c->acc.passwd, gid < 0 ? &c->acc.group : NULL, u->system, -1);
+                if (uid < 0) {
+                        cfg_error(c, u->origin_path, "no free UID for user '%s'", u->name);
+                        continue;
+                }
+                if (gid < 0) {
+                        gid = acc_allocate(&c->acc.group, NULL, u->system, uid);
+                        if (gid < 0) {
+                                cfg_error(c, u->origin_path, "no free GID for user '%s'", u->name);
+                                continue;
+                        }
+                        group_add(c, u->name, gid);
+                }
+                const char *home = u->home ? u->home : u->system ? "/nonexistent" : NULL;
+                _cleanup_free_ char *home_alloc = home ? NULL : xasprintf("/home/%s", u->name);
+                const char *shell = u->shell;
+                if (!shell) {
+                        _cleanup_free_ char *bash = NULL;
+                        shell = u->system ? "/usr/sbin/nologin"
+                                : cfg_resolve(c, "/bin/bash", 0, &bash) == 0 ? "/bin/bash" : "/bin/sh";
+                }
+                acc_append(&c->acc.passwd, xasprintf("%s:x:%lld:%lld:%s:%s:%s", u->name, (long long)uid, (long long)gid,
+                                                     u->comment ? u->comment : "", home ? home : home_alloc, shell));
+        }
+        return c->n_errors > errors_before ? -EINVAL : 0;
+}
+
+/* Replaces field k of line *pl. */
+static void line_set_field(char **pl, unsigned k, const char *value) {
+        const char *line = *pl, *p = line;
+        for (unsigned i = 0; i < k; i++) {
+                const char *q = strchr(p, ':');
+                if (!q)
+                        return;
+                p = q + 1;
+        }
+        size_t flen = strcspn(p, ":");
+        char *n = xasprintf("%.*s%s%s", (int)(p - line), line, value, p + flen);
+        free(*pl);
+        *pl = n;
+}
+
+static void member_add(struct acc_file *f, const char *group, const char *user, unsigned field) {
+        ssize_t i = acc_find(f, group);
+        if (i < 0)
+                return;
+        _cleanup_free_ char *members = acc_field(f->lines[i], field);
+        if (!members)
+                return;
+        /* Already a member? */
+        size_t ul = strlen(user);
+        for (const char *m = members; *m;) {
+                size_t n = strcspn(m, ",");
+                if (n == ul && strncmp(m, user, n) == 0)
+                        return;
+                m += n + (m[n] == ',');
+        }
+        _cleanup_free_ char *nv = *members ? xasprintf("%s,%s", members, user) : xstrdup(user);
+        line_set_field(&f->lines[i], field, nv);
+        f->dirty = true;
+}
+
+static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode) {
+        if (!f->dirty)
+                return 0;
+        _cleanup_free_ char *host = NULL;
+        int r = cfg_resolve(c, f->rel, ROOTPATH_NONEXISTENT, &host);
+        if (r < 0)
+                return log_error_errno(r, "resolving %s in the tree", f->rel);
+        /* Keep the owner and mode Debian gave the file (shadow is root:shadow 0640). */
+        struct stat st;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        mode_t mode = default_mode;
+        if (stat(host, &st) == 0) {
+                uid = st.st_uid;
+                gid = st.st_gid;
+                mode = st.st_mode & 07777;
+        }
+        size_t len = 0;
+        for (size_t i = 0; i < f->n_lines; i++)
+                len += strlen(f->lines[i]) + 1;
+        _cleanup_free_ char *buf = xmalloc(len + 1);
+        char *w = buf;
+        for (size_t i = 0; i < f->n_lines; i++)
+                w = stpcpy(stpcpy(w, f->lines[i]), "\n");
+        r = cfg_write_file(host, buf, len, mode, uid, gid);
+        if (r < 0)
+                return r;
+        cfg_change(c, "edited", f->rel, "users");
+        return 0;
+}
+
+/* Copies TREE/etc/skel into a new home (regular files, dirs, symlinks). */
+static int copy_skel(const char *from, const char *to, uid_t uid, gid_t gid) {
+        DIR *d = opendir(from);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                _cleanup_free_ char *s = path_join(from, de->d_name), *t = path_join(to, de->d_name);
+                struct stat st;
+                if (lstat(s, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        if (mkdir(t, st.st_mode & 07777) < 0 && errno != EEXIST)
+                                r = -errno;
+                        else
+                                r = copy_skel(s, t, uid, gid);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t k = readlink(s, target, sizeof(target) - 1);
+                        if (k < 0)
+                                continue;
+                        target[k] = '\0';
+                        if (symlink(target, t) < 0 && errno != EEXIST)
+                                r = -errno;
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_free_ char *data = NULL;
+                        size_t len = 0;
+                        r = read_file(s, &data, &len);
+                        if (r == 0)
+                                r = write_file(t, data, len, st.st_mode & 0777);
+                } else
+                        continue;
+                if (r == 0 && lchown(t, uid, gid) < 0)
+                        r = -errno;
+        }
+        closedir(d);
+        return r;
+}
+
+static int user_apply(struct cfg *c, const struct slw_user *u) {
+        uid_t uid;
+        gid_t gid;
+        int r = accounts_user_id(c, u->name, &uid, &gid);
+        if (r < 0)
+                return log_error_errno(r, "user %s vanished from the plan", u->name);
+        ssize_t pi = acc_find(&c->acc.passwd, u->name);
+        _cleanup_free_ char *home = acc_field(c->acc.passwd.lines[pi], 5);
+
+        /* shadow: the password field and the day of the last change,
+         * counted from the build's epoch so it is reproducible. */
+        if (c->acc.shadow.present) {
+                const char *pw = (!u->password || strcmp(u->password, "locked") == 0) ? (u->system ? "*" : "!") : u->password;
+                ssize_t si = acc_find(&c->acc.shadow, u->name);
+                unsigned long long days = c->ctx->epoch / 86400;
+                if (si < 0)
+                        acc_append(&c->acc.shadow, xasprintf("%s:%s:%llu:0:99999:7:::", u->name, pw, days));
+                else if (u->password) {
+                        _cleanup_free_ char *d = xasprintf("%llu", days);
+                        line_set_field(&c->acc.shadow.lines[si], 1, pw);
+                        line_set_field(&c->acc.shadow.lines[si], 2, d);
+                        c->acc.shadow.dirty = true;
+                }
+        }
+        for (char **g = u->groups; g && *g; g++) {
+                member_add(&c->acc.group, *g, u->name, 3);
+                if (c->acc.gshadow.present)
+                        member_add(&c->acc.gshadow, *g, u->name, 3);
+        }
+
+        bool want_home = home && strcmp(home, "/nonexistent") != 0 && (!u->system || u->home);
+        _cleanup_free_ char *home_host = NULL;
+        if (want_home) {
+                r = cfg_resolve(c, home, ROOTPATH_NONEXISTENT, &home_host);
+                if (r < 0)
+                        return log_error_errno(r, "resolving home %s", home);
+                struct stat st;
+                if (lstat(home_host, &st) < 0) {
+                        _cleanup_free_ char *parent = xstrdup(home);
+                        *strrchr(parent, '/') = '\0';
+                        if (*parent && (r = cfg_mkdir(c, parent, 0755, NULL)) < 0)
+                                return r;
+                        if (mkdir(home_host, 0700) < 0)
+                                return log_error_errno(-errno, "creating %s", home_host);
+                        _cleanup_free_ char *skel = NULL;
+                        if (cfg_resolve(c, "/etc/skel", 0, &skel) == 0 && (r = copy_skel(skel, home_host, uid, gid)) < 0)
+                                return log_error_errno(r, "copying /etc/skel into %s", home_host);
+                        if (chown(home_host, uid, gid) < 0)
+                                return log_error_errno(-errno, "chown %s", home_host);
+                        cfg_change(c, "created home", home, u->origin_path);
+                }
+        }
+        if (u->ssh_authorized_keys && u->ssh_authorized_keys[0]) {
+                if (!home)
+                        return log_error_errno(-EINVAL, "user %s has no home for SSH keys", u->name);
+                _cleanup_free_ char *sshdir = xasprintf("%s/.ssh", home), *sshhost = NULL, *keyhost = NULL;
+                r = cfg_mkdir(c, sshdir, 0700, &sshhost);
+                if (r < 0)
+                        return r;
+                if (chown(sshhost, uid, gid) < 0 || chmod(sshhost, 0700) < 0)
+                        return log_error_errno(-errno, "chown %s", sshhost);
+                size_t len = 0;
+                for (char **k = u->ssh_authorized_keys; *k; k++)
+                        len += strlen(*k) + 1;
+                _cleanup_free_ char *buf = xmalloc(len + 1);
+                char *w = buf;
+                for (char **k = u->ssh_authorized_keys; *k; k++)
+                        w = stpcpy(stpcpy(w, *k), "\n");
+                keyhost = path_join(sshhost, "authorized_keys");
+                r = cfg_write_file(keyhost, buf, len, 0600, uid, gid);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *where = xasprintf("%s/authorized_keys", sshdir);
+                cfg_change(c, "wrote SSH authorized keys", where, u->origin_path);
+        }
+        return 0;
+}
+
+int accounts_apply(struct cfg *c) {
+        const struct slw_profile *p = c->p;
+        int r;
+        for (size_t i = 0; i < p->n_users; i++) {
+                bool dup = false;
+                for (size_t j = 0; j < i; j++)
+                        dup = dup || strcmp(p->users[j].name, p->users[i].name) == 0;
+                if (!dup && (r = user_apply(c, &p->users[i])) < 0)
+                        return r;
+                if (!dup)
+                        cfg_change(c, "user", p->users[i].name, p->users[i].origin_path);
+        }
+        for (size_t i = 0; i < p->n_groups; i++)
+                cfg_change(c, "group", p->groups[i].name, p->groups[i].origin_path);
+        if ((r = acc_file_write(c, &c->acc.group, 0644)) < 0 ||
+            (r = acc_file_write(c, &c->acc.gshadow, 0640)) < 0 ||
+            (r = acc_file_write(c, &c->acc.passwd, 0644)) < 0 ||
+            (r = acc_file_write(c, &c->acc.shadow, 0640)) < 0)
+                return r;
+        return 0;
+}

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* Kernel modules: presence checks, pruning outside an allow-list, the
+ * initramfs module list and its regeneration inside the image. */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chroot_run.h"
+#include "configure.h"
+#include "log.h"
+#include "rootpath.h"
+#include "spawn.h"
+#include "util.h"
+
+int kernel_find_version(struct cfg *c) {
+        _cleanup_free_ char *host = NULL;
+        if (cfg_resolve(c, "/lib/modules", 0, &host) < 0)
+                return 0;
+        DIR *d = opendir(host);
+        if (!d)
+                return 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *dep = xasprintf("%s/%s/modules.dep", host, de->d_name);
+                if (access(dep, F_OK) < 0)
+                        continue;
+                /* Several kernels: the newest one is what the bootloader boots. */
+                if (!c->kver || strverscmp(de->d_name, c->kver) > 0) {
+                        free(c->kver);
+                        c->kver = xstrdup(de->d_name);
+                }
+        }
+        closedir(d);
+        return 0;
+}
+
+/* "kernel/drivers/hv/hv_vmbus.ko.xz" -> "hv_vmbus" (dashes as underscores). */
+static char *module_name_of(const char *path) {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        const char *ko = strstr(b, ".ko");
+        char *n = xstrndup(b, ko ? (size_t)(ko - b) : strlen(b));
+        for (char *p = n; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        return n;
+}
+
+static char *normalize(const char *name) {
+        char *n = xstrdup(name);
+        for (char *p = n; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        return n;
+}
+
+static int read_modfile(struct cfg *c, const char *file, char **ret) {
+        _cleanup_free_ char *rel = xasprintf("/lib/modules/%s/%s", c->kver, file), *host = NULL;
+        int r = cfg_resolve(c, rel, 0, &host);
+        if (r < 0)
+                return r;
+        return read_file(host, ret, NULL);
+}
+
+int kernel_module_state(struct cfg *c, const char *name) {
+        if (!c->kver)
+                return 0;
+        _cleanup_free_ char *want = normalize(name);
+        for (int pass = 0; pass < 2; pass++) {
+                _cleanup_free_ char *data = NULL;
+                if (read_modfile(c, pass == 0 ? "modules.dep" : "modules.builtin", &data) < 0)
+                        continue;
+                for (char *line = data, *nl; line && *line; line = nl) {
+                        nl = strchr(line, '\n');
+                        if (nl)
+                                *nl++ = '\0';
+                        line[strcspn(line, ":")] = '\0';
+                        _cleanup_free_ char *n = module_name_of(line);
+                        if (strcmp(n, want) == 0)
+                                return pass == 0 ? 1 : 2;
+                }
+        }
+        return 0;
+}
+
+static bool module_allowed(struct cfg *c, const char *relpath /* below kernel/ */) {
+        for (char **g = c->p->prune.kernel_modules; g && *g; g++)
+                if (fnmatch(*g, relpath, 0) == 0)
+                        return true;
+        _cleanup_free_ char *n = module_name_of(relpath);
+        for (char **m = c->p->kernel.initramfs_modules; m && *m; m++) {
+                _cleanup_free_ char *w = normalize(*m);
+                if (strcmp(w, n) == 0)
+                        return true;
+        }
+        return false;
+}
+
+int kernel_validate(struct cfg *c) {
+        const struct slw_profile *p = c->p;
+        bool have_modules = p->kernel.initramfs_modules && p->kernel.initramfs_modules[0];
+        if ((have_modules || p->prune.kernel_modules) && !c->kver)
+                return cfg_error(c, have_modules ? "kernel.initramfs-modules" : "prune.kernel-modules",
+                                 "the image has no kernel (no /lib/modules/<version>/modules.dep)");
+        for (size_t i = 0; c->kver && p->kernel.initramfs_modules && p->kernel.initramfs_modules[i]; i++) {
+                const char *m = p->kernel.initramfs_modules[i];
+                _cleanup_free_ char *origin = xasprintf("kernel.initramfs-modules[%zu]", i);
+                if (strpbrk(m, "/ \n") || !*m)
+                        cfg_error(c, origin, "'%s' is not a module name", m);
+                else if (kernel_module_state(c, m) == 0)
+                        cfg_error(c, origin, "module '%s' is not in kernel %s (neither in modules.dep nor built in)", m, c->kver);
+        }
+        if (c->kver) {
+                /* Azure provisions through a UDF medium. */
+                int udf = kernel_module_state(c, "udf");
+                if (udf == 0)
+                        log_warning("configure: kernel %s has no udf module (Azure's provisioning medium needs it)", c->kver);
+                else if (udf == 1 && p->prune.kernel_modules) {
+                        _cleanup_free_ char *dep = NULL;
+                        bool kept = false;
+                        if (read_modfile(c, "modules.dep", &dep) == 0) {
+                                for (char *line = dep, *nl; line && *line; line = nl) {
+                                        nl = strchr(line, '\n');
+                                        if (nl)
+                                                *nl++ = '\0';
+                                        line[strcspn(line, ":")] = '\0';
+                                        _cleanup_free_ char *n = module_name_of(line);
+                                        if (strcmp(n, "udf") == 0 && startswith(line, "kernel/"))
+                                                kept = module_allowed(c, line + 7);
+                                }
+                        }
+                        if (!kept)
+                                cfg_warning(c, "prune.kernel-modules", "the allow-list prunes udf (Azure's provisioning medium needs it)");
+                }
+        }
+        c->regenerate_initramfs = have_modules || p->prune.kernel_modules;
+        return 0;
+}
+
+struct dep_entry {
+        char *path;             /* relative to lib/modules/<ver> */
+        char **deps;
+        bool keep;
+};
+
+static void mark_keep(struct dep_entry *e, size_t n, size_t i) {
+        if (e[i].keep)
+                return;
+        e[i].keep = true;
+        for (char **d = e[i].deps; d && *d; d++)
+                for (size_t j = 0; j < n; j++)
+                        if (strcmp(e[j].path, *d) == 0)
+                                mark_keep(e, n, j);
+}
+
+/* Removes modules outside the allow-list, keeping what the kept ones and
+ * the initramfs list depend on (modules.dep), then runs the image's depmod. */
+int kernel_prune_modules(struct cfg *c) {
+        if (!c->p->prune.kernel_modules || !c->kver)
+                return 0;
+        _cleanup_free_ char *dep = NULL, *moddir_rel = xasprintf("/lib/modules/%s", c->kver), *moddir = NULL;
+        int r = read_modfile(c, "modules.dep", &dep);
+        if (r < 0)
+                return log_error_errno(r, "reading modules.dep of %s", c->kver);
+        if ((r = cfg_resolve(c, moddir_rel, 0, &moddir)) < 0)
+                return log_error_errno(r, "resolving %s", moddir_rel);
+
+        struct dep_entry *e = NULL;
+        size_t n = 0;
+        for (char *line = dep, *nl; line && *line; line = nl) {
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl++ = '\0';
+                char *colon = strchr(line, ':');
+                if (!colon)
+                        continue;
+                *colon = '\0';
+                e = xrealloc(e, (n + 1) * sizeof(*e));
+                e[n] = (struct dep_entry) { .path = xstrdup(line) };
+                for (char *tok = strtok(colon + 1, " \t"); tok; tok = strtok(NULL, " \t"))
+                        strv_push(&e[n].deps, tok);
+                n++;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (startswith(e[i].path, "kernel/") && module_allowed(c, e[i].path + 7))
+                        mark_keep(e, n, i);
+        unsigned removed = 0, kept = 0;
+        r = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (e[i].keep) {
+                        kept++;
+                        continue;
+                }
+                _cleanup_free_ char *p = path_join(moddir, e[i].path);
+                if (unlink(p) < 0 && errno != ENOENT) {
+                        r = log_error_errno(-errno, "removing %s", p);
+                        break;
+                }
+                removed++;
+        }
+        for (size_t i = 0; i < n; i++) {
+                free(e[i].path);
+                strv_free(e[i].deps);
+        }
+        free(e);
+        if (r < 0)
+                return r;
+        /* Empty directories left behind: rmdir fails on non-empty ones. */
+        _cleanup_free_ char *kdir = path_join(moddir, "kernel");
+        char *argv_find[] = { (char *)"find", kdir, (char *)"-mindepth", (char *)"1", (char *)"-type", (char *)"d",
+                              (char *)"-empty", (char *)"-delete", NULL };
+        if ((r = run_command(argv_find, NULL)) < 0)
+                return r;
+        log_info("configure: kernel modules: kept %u, removed %u", kept, removed);
+        _cleanup_free_ char *what = xasprintf("pruned %u kernel modules, kept %u", removed, kept);
+        cfg_change(c, what, moddir_rel, "prune.kernel-modules");
+
+        /* The image's own depmod (the host may have none, or another kmod). */
+        char *argv[] = { (char *)"depmod", (char *)"-a", c->kver, NULL };
+        return chroot_run(c->tree, argv, &(struct chroot_run_opts){ .quiet = true });
+}
+
+/* Appends the profile's modules to /etc/initramfs-tools/modules (or a
+ * dracut drop-in).  Returns 1 for initramfs-tools, 2 for dracut. */
+static int initramfs_config(struct cfg *c) {
+        char **mods = c->p->kernel.initramfs_modules;
+        _cleanup_free_ char *host = NULL;
+        int r;
+        if (cfg_resolve(c, "/etc/initramfs-tools", 0, &host) == 0) {
+                _cleanup_free_ char *file = NULL, *data = NULL;
+                if ((r = cfg_resolve(c, "/etc/initramfs-tools/modules", ROOTPATH_NONEXISTENT, &file)) < 0)
+                        return log_error_errno(r, "resolving /etc/initramfs-tools/modules");
+                if (read_file(file, &data, NULL) < 0)
+                        data = xstrdup("");
+                size_t len = strlen(data), cap = len + 128;
+                for (char **m = mods; m && *m; m++)
+                        cap += strlen(*m) + 1;
+                char *out = xmalloc(cap);
+                memcpy(out, data, len + 1);
+                bool header = false;
+                for (char **m = mods; m && *m; m++) {
+                        /* Already listed (a line that is exactly the name)? */
+                        bool listed = false;
+                        size_t ml = strlen(*m);
+                        for (const char *q = data; (q = strstr(q, *m)); q += ml)
+                                if ((q == data || q[-1] == '\n') && (q[ml] == '\n' || q[ml] == '\0')) {
+                                        listed = true;
+                                        break;
+                                }
+                        if (listed)
+                                continue;
+                        if (!header) {
+                                if (len > 0 && out[len - 1] != '\n')
+                                        out[len++] = '\n';
+                                len += (size_t)sprintf(out + len, "# slipway: kernel.initramfs-modules\n");
+                                header = true;
+                        }
+                        len += (size_t)sprintf(out + len, "%s\n", *m);
+                }
+                r = header ? cfg_write_file(file, out, len, 0644, 0, 0) : 0;
+                free(out);
+                if (r < 0)
+                        return r;
+                if (header)
+                        cfg_change(c, "initramfs modules", "/etc/initramfs-tools/modules", "kernel.initramfs-modules");
+                return 1;
+        }
+        _cleanup_free_ char *dracut = NULL;
+        if (cfg_resolve(c, "/usr/lib/dracut", 0, &dracut) == 0) {
+                size_t cap = 64;
+                for (char **m = mods; m && *m; m++)
+                        cap += strlen(*m) + 1;
+                _cleanup_free_ char *buf = xcalloc(1, cap);
+                strcpy(buf, "add_drivers+=\" ");
+                for (char **m = mods; m && *m; m++) {
+                        strcat(buf, *m);
+                        strcat(buf, " ");
+                }
+                strcat(buf, "\"\n");
+                _cleanup_free_ char *dir = NULL, *file = NULL;
+                if ((r = cfg_mkdir(c, "/etc/dracut.conf.d", 0755, &dir)) < 0)
+                        return r;
+                file = path_join(dir, "50-slipway.conf");
+                if ((r = cfg_write_file(file, buf, strlen(buf), 0644, 0, 0)) < 0)
+                        return r;
+                cfg_change(c, "initramfs modules", "/etc/dracut.conf.d/50-slipway.conf", "kernel.initramfs-modules");
+                return 2;
+        }
+        return log_error_errno(-ENOENT, "the image has neither initramfs-tools nor dracut");
+}
+
+/* Adds a file's path and content to a running text that is hashed. */
+static void hash_tree(const char *host, const char *rel, char **acc, size_t *len) {
+        DIR *d = opendir(host);
+        if (!d)
+                return;
+        char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        strv_push(&names, de->d_name);
+        closedir(d);
+        if (names)
+                strv_sort(names);
+        for (char **n = names; n && *n; n++) {
+                _cleanup_free_ char *h = path_join(host, *n), *r = xasprintf("%s/%s", rel, *n);
+                struct stat st;
+                if (lstat(h, &st) < 0)
+                        continue;
+                char sum[65] = "";
+                if (S_ISDIR(st.st_mode)) {
+                        hash_tree(h, r, acc, len);
+                        continue;
+                }
+                if (S_ISREG(st.st_mode))
+                        sha256_file_hex(h, sum);
+                _cleanup_free_ char *line = xasprintf("%s %o %s\n", r, (unsigned)st.st_mode, sum);
+                size_t l = strlen(line);
+                *acc = xrealloc(*acc, *len + l + 1);
+                memcpy(*acc + *len, line, l + 1);
+                *len += l;
+        }
+        strv_free(names);
+}
+
+/* The inputs of the initramfs: kernel version, module list, everything
+ * under /etc/initramfs-tools (or dracut.conf.d) and the module files the
+ * kernel has after pruning.  Same hash = same initramfs. */
+static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
+        char *acc = xasprintf("kernel %s\nepoch %llu\n", c->kver, (unsigned long long)c->ctx->epoch);
+        size_t len = strlen(acc);
+        const char *dirs[] = { "/etc/initramfs-tools", "/etc/dracut.conf.d", "/usr/share/initramfs-tools" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *h = NULL;
+                if (cfg_resolve(c, dirs[i], 0, &h) == 0)
+                        hash_tree(h, dirs[i], &acc, &len);
+        }
+        _cleanup_free_ char *dep = NULL, *builtin = NULL;
+        if (read_modfile(c, "modules.dep", &dep) == 0) {
+                char sum[65];
+                sha256_hex(dep, strlen(dep), sum);
+                _cleanup_free_ char *line = xasprintf("modules.dep %s\n", sum);
+                acc = xrealloc(acc, len + strlen(line) + 1);
+                strcpy(acc + len, line);
+                len += strlen(line);
+        }
+        sha256_hex(acc, len, out);
+        free(acc);
+}
+
+int kernel_apply_initramfs(struct cfg *c) {
+        if (!c->regenerate_initramfs || !c->kver)
+                return 0;
+        int kind = initramfs_config(c);
+        if (kind < 0)
+                return kind;
+
+        char hash[65];
+        initramfs_inputs_hash(c, hash);
+        _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *initrd = NULL, *cached = NULL;
+        int r = cfg_resolve(c, initrd_rel, ROOTPATH_NONEXISTENT, &initrd);
+        if (r < 0)
+                return log_error_errno(r, "resolving %s", initrd_rel);
+        if (c->ctx->cache_dir) {
+                cached = xasprintf("%s/initramfs/%s", c->ctx->cache_dir, hash);
+                _cleanup_free_ char *data = NULL;
+                size_t len;
+                if (read_file(cached, &data, &len) == 0) {
+                        if ((r = cfg_write_file(initrd, data, len, 0644, 0, 0)) < 0)
+                                return r;
+                        log_info("configure: initramfs inputs unchanged (%.12s), reused the cached one", hash);
+                        cfg_change(c, "initramfs (cached)", initrd_rel, "kernel.initramfs-modules");
+                        return 0;
+                }
+        }
+
+        uint64_t t0 = now_usec();
+        _cleanup_free_ char *sde = xasprintf("SOURCE_DATE_EPOCH=%llu", (unsigned long long)c->ctx->epoch);
+        char *env[] = { sde, (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C.UTF-8", NULL };
+        char *argv_it[] = { (char *)"update-initramfs", (char *)"-u", (char *)"-k", c->kver, NULL };
+        char *argv_dracut[] = { (char *)"dracut", (char *)"--force", (char *)"--reproducible", (char *)"--kver", c->kver, NULL };
+        r = chroot_run(c->tree, kind == 1 ? argv_it : argv_dracut, &(struct chroot_run_opts){ .env = env, .quiet = true });
+        if (r < 0)
+                return log_error_errno(r, "regenerating the initramfs of %s inside the image", c->kver);
+        log_info("configure: initramfs regenerated in %.1f s (inputs %.12s)", (double)(now_usec() - t0) / 1e6, hash);
+        _cleanup_free_ char *what = xasprintf("regenerated initramfs (inputs sha256 %s)", hash);
+        cfg_change(c, what, initrd_rel, "kernel.initramfs-modules");
+
+        if (cached) {
+                _cleanup_free_ char *dir = xasprintf("%s/initramfs", c->ctx->cache_dir), *data = NULL;
+                size_t len;
+                if (mkdir_p(dir, 0755) == 0 && read_file(initrd, &data, &len) == 0 &&
+                    cfg_write_file(cached, data, len, 0644, getuid(), getgid()) < 0)
+                        log_warning("configure: could not cache the initramfs in %s", dir);
+        }
+        return 0;
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* systemd enable/disable/mask/default-target as the file operations
+ * `systemctl --root=TREE` performs, without running systemctl: the
+ * [Install] section's WantedBy=/RequiredBy= become symlinks in
+ * /etc/systemd/system/<target>.wants|.requires/, Alias= a symlink to the
+ * unit file, Also= enables more units, mask is a symlink to /dev/null.
+ *
+ * Presets (/usr/lib/systemd/system-preset) are NOT applied: Debian enables
+ * units from maintainer scripts (deb-systemd-helper) at install time and
+ * its 90-systemd.preset would switch on systemd-networkd, homed,
+ * timesyncd… which a Debian image does not run by default.  The profile
+ * lists deviations explicitly instead. */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "configure.h"
+#include "log.h"
+#include "rootpath.h"
+#include "util.h"
+
+static const char *const unit_dirs[] = { "/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system" };
+
+static bool valid_unit_name(const char *u) {
+        static const char *const suffixes[] = { ".service", ".socket", ".target", ".timer", ".path", ".mount",
+                                                ".automount", ".swap", ".slice", ".scope", ".device" };
+        if (!u || !*u || strchr(u, '/') || strlen(u) > 255 || u[0] == '.')
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (endswith(u, suffixes[i]) && strlen(u) > strlen(suffixes[i]))
+                        return true;
+        return false;
+}
+
+/* "getty@ttyS0.service" -> "getty@.service"; NULL when not an instance. */
+static char *unit_template(const char *u) {
+        const char *at = strchr(u, '@'), *dot = strrchr(u, '.');
+        if (!at || !dot || dot == at + 1)
+                return NULL;
+        return xasprintf("%.*s%s", (int)(at - u + 1), u, dot);
+}
+
+/* Finds the unit file; *ret_path is its path inside the image (what the
+ * symlinks point to), following systemctl's order.  A unit that is masked
+ * in /etc (a link to /dev/null) is skipped in favour of the vendor file. */
+static int unit_find(struct cfg *c, const char *unit, char **ret_path) {
+        _cleanup_free_ char *tmpl = unit_template(unit);
+        for (int pass = 0; pass < 2; pass++) {
+                const char *name = pass == 0 ? unit : tmpl;
+                if (!name)
+                        break;
+                for (size_t i = 0; i < ELEMENTSOF(unit_dirs); i++) {
+                        _cleanup_free_ char *rel = xasprintf("%s/%s", unit_dirs[i], name), *host = NULL, *canon = NULL;
+                        if (root_resolve(c->tree, rel, 0, &canon, &host) < 0)
+                                continue;
+                        if (strcmp(canon, "/dev/null") == 0)
+                                continue;
+                        struct stat st;
+                        if (stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+                                continue;
+                        /* A link in /etc to a vendor file: point at the vendor path, as systemctl does. */
+                        if (ret_path)
+                                *ret_path = i == 0 && strcmp(canon, rel) != 0 ? TAKE_PTR(canon) : TAKE_PTR(rel);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+bool systemd_unit_exists(struct cfg *c, const char *unit) {
+        return unit_find(c, unit, NULL) == 0;
+}
+
+/* Values of Key= lines in [Install] (space-separated lists split). */
+static char **install_values(const char *data, const char *key) {
+        char **out = NULL;
+        bool in_install = false;
+        size_t kl = strlen(key);
+        _cleanup_free_ char *copy = xstrdup(data);
+        for (char *line = copy, *nl; line && *line; line = nl) {
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl++ = '\0';
+                line += strspn(line, " \t");
+                if (*line == '[') {
+                        in_install = startswith(line, "[Install]");
+                        continue;
+                }
+                if (!in_install || strncmp(line, key, kl) != 0)
+                        continue;
+                char *v = line + kl;
+                v += strspn(v, " \t");
+                if (*v != '=')
+                        continue;
+                v++;
+                for (char *tok = strtok(v, " \t"); tok; tok = strtok(NULL, " \t"))
+                        strv_push(&out, tok);
+        }
+        return out;
+}
+
+static int enable_one(struct cfg *c, const char *unit, const char *origin_path, char ***visited) {
+        if (strv_contains(*visited, unit))
+                return 0;
+        strv_push(visited, unit);
+        _cleanup_free_ char *path = NULL, *host = NULL, *data = NULL;
+        int r = unit_find(c, unit, &path);
+        if (r < 0)
+                return log_error_errno(r, "unit %s not found in the image", unit);
+        if (root_resolve(c->tree, path, 0, NULL, &host) < 0 || read_file(host, &data, NULL) < 0)
+                return log_error_errno(-EIO, "reading %s", path);
+
+        /* For a template enabled by an instance name the links carry the
+         * instance name and point at the template file. */
+        _cleanup_strv_free_ char **wanted = install_values(data, "WantedBy"), **required = install_values(data, "RequiredBy"),
+                                 **alias = install_values(data, "Alias"), **also = install_values(data, "Also"),
+                                 **definst = install_values(data, "DefaultInstance");
+        _cleanup_free_ char *link_name = NULL;
+        if (strchr(unit, '@') && unit[strcspn(unit, "@") + 1] == '.') {
+                /* A bare template: enable DefaultInstance=, like systemctl. */
+                if (definst && definst[0]) {
+                        const char *at = strchr(unit, '@');
+                        link_name = xasprintf("%.*s%s%s", (int)(at - unit + 1), unit, definst[0], at + 1);
+                }
+        } else
+                link_name = xstrdup(unit);
+
+        bool any = false;
+        for (int kind = 0; kind < 2 && link_name; kind++) {
+                char **targets = kind == 0 ? wanted : required;
+                for (char **t = targets; t && *t; t++) {
+                        _cleanup_free_ char *link = xasprintf("/etc/systemd/system/%s.%s/%s", *t, kind == 0 ? "wants" : "requires", link_name);
+                        if ((r = cfg_symlink(c, path, link)) < 0)
+                                return r;
+                        cfg_change(c, "enabled unit", link, origin_path);
+                        any = true;
+                }
+        }
+        for (char **a = alias; a && *a; a++) {
+                if (!valid_unit_name(*a))
+                        continue;
+                _cleanup_free_ char *link = xasprintf("/etc/systemd/system/%s", *a);
+                if ((r = cfg_symlink(c, path, link)) < 0)
+                        return r;
+                cfg_change(c, "unit alias", link, origin_path);
+                any = true;
+        }
+        for (char **a = also; a && *a; a++) {
+                if ((r = enable_one(c, *a, origin_path, visited)) < 0)
+                        return r;
+                any = true;
+        }
+        if (!any)
+                log_warning("configure: %s has no [Install] section to enable it by (static or template unit)", unit);
+        return 0;
+}
+
+int systemd_enable_unit(struct cfg *c, const char *unit, const char *origin_path) {
+        _cleanup_strv_free_ char **visited = NULL;
+        return enable_one(c, unit, origin_path, &visited);
+}
+
+/* Removes every symlink named `unit` in /etc/systemd/system/<x>.wants|.requires
+ * and aliases pointing at the unit, like systemctl disable. */
+static int disable_one(struct cfg *c, const char *unit, const char *origin_path) {
+        _cleanup_free_ char *etc = NULL, *path = NULL, *data = NULL, *host = NULL;
+        if (root_resolve(c->tree, "/etc/systemd/system", 0, NULL, &etc) < 0)
+                return 0;
+        DIR *d = opendir(etc);
+        if (!d)
+                return 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!endswith(de->d_name, ".wants") && !endswith(de->d_name, ".requires"))
+                        continue;
+                _cleanup_free_ char *link = xasprintf("%s/%s/%s", etc, de->d_name, unit);
+                struct stat st;
+                if (lstat(link, &st) == 0 && S_ISLNK(st.st_mode)) {
+                        if (unlink(link) < 0) {
+                                int r = -errno;
+                                closedir(d);
+                                return log_error_errno(r, "removing %s", link);
+                        }
+                        _cleanup_free_ char *rel = xasprintf("/etc/systemd/system/%s/%s", de->d_name, unit);
+                        cfg_change(c, "disabled unit", rel, origin_path);
+                }
+        }
+        closedir(d);
+        if (unit_find(c, unit, &path) == 0 && root_resolve(c->tree, path, 0, NULL, &host) == 0 && read_file(host, &data, NULL) == 0) {
+                _cleanup_strv_free_ char **alias = install_values(data, "Alias");
+                for (char **a = alias; a && *a; a++) {
+                        _cleanup_free_ char *link = xasprintf("%s/%s", etc, *a);
+                        struct stat st;
+                        if (valid_unit_name(*a) && lstat(link, &st) == 0 && S_ISLNK(st.st_mode) && unlink(link) == 0)
+                                cfg_change(c, "removed unit alias", *a, origin_path);
+                }
+        }
+        return 0;
+}
+
+int systemd_validate(struct cfg *c) {
+        const struct slw_profile *p = c->p;
+        struct { char **list; const char *origin; } lists[] = {
+                { p->systemd.enable, "systemd.enable" },
+                { p->systemd.disable, "systemd.disable" },
+                { p->systemd.mask, "systemd.mask" },
+        };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+                for (size_t i = 0; lists[l].list && lists[l].list[i]; i++) {
+                        const char *u = lists[l].list[i];
+                        /* The item's own line: "systemd.enable[2]". */
+                        _cleanup_free_ char *origin = xasprintf("%s[%zu]", lists[l].origin, i);
+                        if (!valid_unit_name(u))
+                                cfg_error(c, origin, "'%s' is not a unit name (like ssh.service)", u);
+                        else if (!systemd_unit_exists(c, u))
+                                cfg_error(c, origin, "unit '%s' is not in the image", u);
+                }
+        for (char **u = p->systemd.enable; u && *u; u++) {
+                if (strv_contains(p->systemd.mask, *u))
+                        cfg_error(c, "systemd.mask", "unit '%s' is both enabled and masked", *u);
+                if (strv_contains(p->systemd.disable, *u))
+                        cfg_error(c, "systemd.disable", "unit '%s' is both enabled and disabled", *u);
+        }
+        for (char **u = p->systemd.mask; u && *u; u++) {
+                /* systemctl refuses to mask over a real file in /etc. */
+                _cleanup_free_ char *rel = xasprintf("/etc/systemd/system/%s", *u), *host = NULL;
+                struct stat st;
+                if (valid_unit_name(*u) && root_resolve(c->tree, rel, ROOTPATH_NONEXISTENT | ROOTPATH_NOFOLLOW_LAST, NULL, &host) == 0 &&
+                    lstat(host, &st) == 0 && !S_ISLNK(st.st_mode))
+                        cfg_error(c, "systemd.mask", "cannot mask '%s': %s is a real file", *u, rel);
+        }
+        const char *dt = p->systemd.default_target;
+        if (dt && (!valid_unit_name(dt) || !endswith(dt, ".target") || !systemd_unit_exists(c, dt)))
+                cfg_error(c, "systemd.default-target", "'%s' is not a target unit of the image", dt);
+        return 0;
+}
+
+int systemd_apply(struct cfg *c) {
+        const struct slw_profile *p = c->p;
+        int r;
+        for (char **u = p->systemd.disable; u && *u; u++)
+                if ((r = disable_one(c, *u, "systemd.disable")) < 0)
+                        return r;
+        for (char **u = p->systemd.enable; u && *u; u++)
+                if ((r = systemd_enable_unit(c, *u, "systemd.enable")) < 0)
+                        return r;
+        for (char **u = p->systemd.mask; u && *u; u++) {
+                _cleanup_free_ char *link = xasprintf("/etc/systemd/system/%s", *u);
+                if ((r = disable_one(c, *u, "systemd.mask")) < 0 || (r = cfg_symlink(c, "/dev/null", link)) < 0)
+                        return r;
+                cfg_change(c, "masked unit", link, "systemd.mask");
+        }
+        if (p->systemd.default_target) {
+                _cleanup_free_ char *path = NULL;
+                if ((r = unit_find(c, p->systemd.default_target, &path)) < 0)
+                        return log_error_errno(r, "default target %s", p->systemd.default_target);
+                if ((r = cfg_symlink(c, path, "/etc/systemd/system/default.target")) < 0)
+                        return r;
+                cfg_change(c, "default target", "/etc/systemd/system/default.target", "systemd.default-target");
+        }
+        return 0;
+}

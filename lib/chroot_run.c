@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+#include "chroot_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+/* Mounts into TREE/<where>; the mount point must be a directory of the
+ * tree itself, not a symlink out of it. */
+static int mount_into(const char *tree, const char *where, const char *src, const char *fstype, unsigned long flags) {
+        _cleanup_free_ char *target = path_join(tree, where);
+        struct stat st;
+        if (lstat(target, &st) < 0) {
+                if (errno != ENOENT || mkdir(target, 0755) < 0)
+                        return log_error_errno(-errno, "chroot: %s", target);
+        } else if (!S_ISDIR(st.st_mode)) {
+                return log_error_errno(-ENOTDIR, "chroot: %s", target);
+        }
+        if (mount(src, target, fstype, flags, NULL) < 0)
+                return log_error_errno(-errno, "chroot: mounting %s on %s", src, target);
+        return 0;
+}
+
+static int child_main(const char *tree, char *const argv[], const struct chroot_run_opts *opts, int out_fd) {
+        if (unshare(CLONE_NEWNS) < 0)
+                return log_error_errno(-errno, "chroot: unshare(CLONE_NEWNS)");
+        /* Private, recursively: our mounts must not propagate to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return log_error_errno(-errno, "chroot: making mounts private");
+        int r;
+        if ((r = mount_into(tree, "dev", "/dev", NULL, MS_BIND | MS_REC)) < 0 ||
+            (r = mount_into(tree, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0 ||
+            (r = mount_into(tree, "sys", "/sys", NULL, MS_BIND | MS_REC | MS_RDONLY)) < 0)
+                return r;
+        struct run_opts ro = {
+                .chroot_dir = tree,
+                .env = opts ? opts->env : NULL,
+                .quiet = opts && opts->quiet,
+                .stdin_fd = -1,
+        };
+        if (out_fd >= 0) {
+                /* run_command captures into memory; forward it to the parent. */
+                char *out = NULL;
+                size_t len = 0;
+                ro.capture_stdout = true;
+                ro.out = &out;
+                ro.out_len = &len;
+                r = run_command(argv, &ro);
+                for (size_t off = 0; out && off < len;) {
+                        ssize_t k = write(out_fd, out + off, len - off);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        off += (size_t)k;
+                }
+                free(out);
+                return r;
+        }
+        return run_command(argv, &ro);
+}
+
+int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opts *opts) {
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "running %s inside the image needs root", argv[0]);
+        if (spawn_interrupted())
+                return -EINTR;
+
+        int pipefd[2] = { -1, -1 };
+        bool capture = opts && opts->capture_stdout;
+        if (capture && pipe2(pipefd, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "pipe");
+
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "fork");
+        if (pid == 0) {
+                /* Stays in slipway's process group and keeps its signal
+                 * handler: a SIGINT reaches it and it forwards SIGTERM to the
+                 * program, which run_command() put in a group of its own. */
+                if (pipefd[0] >= 0)
+                        close(pipefd[0]);
+                int r = child_main(tree, argv, opts, pipefd[1]);
+                _exit(r == 0 ? 0 : r == -EINTR ? 3 : 1);
+        }
+        if (pipefd[1] >= 0)
+                close(pipefd[1]);
+
+        char *out = NULL;
+        size_t len = 0, cap = 0;
+        if (capture) {
+                char buf[16384];
+                for (;;) {
+                        ssize_t k = read(pipefd[0], buf, sizeof(buf));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        if (len + (size_t)k + 1 > cap) {
+                                cap = MAX(cap * 2, len + (size_t)k + 1);
+                                out = xrealloc(out, cap);
+                        }
+                        memcpy(out + len, buf, (size_t)k);
+                        len += (size_t)k;
+                }
+                close(pipefd[0]);
+        }
+
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (capture) {
+                if (!out)
+                        out = xcalloc(1, 1);
+                out[len] = '\0';
+                *opts->out = out;
+                if (opts->out_len)
+                        *opts->out_len = len;
+        }
+        if (spawn_interrupted())
+                return -EINTR;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        /* The child already logged what failed. */
+        return -EIO;
+}
