@@ -159,7 +159,7 @@ int cmd_build(int argc, char **argv) {
         const char *outdir = "out", *outputs = NULL, *cache = NULL, *mirror = NULL;
         int c;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+o:vh", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:vh", options, NULL)) != -1) {
                 switch (c) {
                 case 'o': outdir = optarg; break;
                 case 'O': outputs = optarg; break;
