@@ -73,6 +73,18 @@ bool systemd_unit_exists(struct cfg *c, const char *unit) {
         return unit_find(c, unit, NULL) == 0;
 }
 
+/* Validation runs before anything is written, so a unit that the profile
+ * itself installs with `files:` is not in the tree yet: it counts. */
+static bool profile_provides_unit(const struct slw_profile *p, const char *unit) {
+        for (size_t i = 0; i < p->n_files; i++)
+                for (size_t d = 0; d < ELEMENTSOF(unit_dirs); d++) {
+                        _cleanup_free_ char *path = xasprintf("%s/%s", unit_dirs[d], unit);
+                        if (p->files[i].path && strcmp(p->files[i].path, path) == 0)
+                                return true;
+                }
+        return false;
+}
+
 /* Values of Key= lines in [Install] (space-separated lists split). */
 static char **install_values(const char *data, const char *key) {
         char **out = NULL;
@@ -214,7 +226,7 @@ int systemd_validate(struct cfg *c) {
                         _cleanup_free_ char *origin = xasprintf("%s[%zu]", lists[l].origin, i);
                         if (!valid_unit_name(u))
                                 cfg_error(c, origin, "'%s' is not a unit name (like ssh.service)", u);
-                        else if (!systemd_unit_exists(c, u))
+                        else if (!systemd_unit_exists(c, u) && !profile_provides_unit(p, u))
                                 cfg_error(c, origin, "unit '%s' is not in the image", u);
                 }
         for (char **u = p->systemd.enable; u && *u; u++) {

@@ -80,6 +80,11 @@ int stage_resolve(struct build_ctx *ctx) {
                 return -EINVAL;
         }
 
+        /* The disk is assembled under a temporary name in the work directory;
+         * export turns it into the artifacts. */
+        if (wants_disk)
+                ctx->raw_tmp = xasprintf("%s/%s.raw.tmp", ctx->workdir, p->name);
+
         log_info("plan: %s %s, epoch %" PRIu64 ", backend %s %s", p->name, p->version ? p->version : "",
                  ctx->epoch,
                  p->distribution.backend == BACKEND_APT ? "apt" : p->distribution.backend == BACKEND_DNF ? "dnf" : "import",
