@@ -421,8 +421,7 @@ static int parse_yaml(struct loader *ld, const char *file, const char *buf, size
 /* `reason:` on maps and `{value: V, reason: R}` on scalars become node reasons. */
 static void extract_reasons(struct loader *ld, struct pnode *n) {
         if (n->kind == PNODE_MAP) {
-                struct pnode *value = pnode_get(n, "value"), *reason = pnode_get(n, "reason");
-                bool only_value_reason = value && n->n_items == (reason ? 2u : 1u);
+                struct pnode *value = pnode_get(n, "value");
                 for (size_t i = 0; i < n->n_items; i++)
                         if (strcmp(n->items[i]->key, "reason") == 0) {
                                 struct pnode *r = n->items[i];
@@ -436,7 +435,8 @@ static void extract_reasons(struct loader *ld, struct pnode *n) {
                                 pnode_free(pnode_take(n, i));
                                 i--;
                         }
-                if (only_value_reason && value->kind == PNODE_SCALAR) {
+                /* {value: V, reason: R}: only `value` is left once the reason is taken */
+                if (value && n->n_items == 1 && value->kind == PNODE_SCALAR) {
                         /* turn n into the scalar, keeping n's key */
                         char *reason_text = TAKE_PTR(n->reason);
                         size_t idx = 0;

@@ -711,6 +711,13 @@ static void build_model(struct slw_profile *p) {
 }
 
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs) {
+        struct profile_errors local = { 0 };
+        if (!errs) {
+                /* a caller that only wants yes/no still gets a clean error list freed */
+                int r = profile_load(path, sets, ret, &local);
+                profile_errors_free(&local);
+                return r;
+        }
         struct slw_profile *p = xcalloc(1, sizeof(*p));
         p->path = xstrdup(path);
         int r = profile_load_tree(path, sets, &p->root, &p->files_loaded, errs);
@@ -719,8 +726,8 @@ int profile_load(const char *path, char *const *sets, struct slw_profile **ret, 
         struct validator v = { .errs = errs };
         bool clean = r >= 0 && errs->n == 0;
         validate_map(&v, p->root, top_keys, "");
-        if (clean && errs->n == 0)
-                check_semantics(&v, p->root);
+        if (clean)
+                check_semantics(&v, p->root);   /* written to cope with mistyped values */
         if (errs->n > 0 && r >= 0)
                 r = -EINVAL;
         if (r < 0) {
