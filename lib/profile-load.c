@@ -884,6 +884,11 @@ static void apply_set(struct loader *ld, const char *set) {
                         }
                         c = c->items[idx];
                 }
+                if (!*p) {
+                        profile_errors_add(ld->errs, origin_command_line,
+                                           "invalid --set '%s': set a key of the entry, like files[0].mode=0600", set);
+                        return;
+                }
                 if (*p == '.')
                         p++;
                 if (c->kind != PNODE_MAP) {
