@@ -435,23 +435,21 @@ static void extract_reasons(struct loader *ld, struct pnode *n) {
                                 pnode_free(pnode_take(n, i));
                                 i--;
                         }
-                /* {value: V, reason: R}: only `value` is left once the reason is taken */
-                if (value && n->n_items == 1 && value->kind == PNODE_SCALAR) {
-                        /* turn n into the scalar, keeping n's key */
-                        char *reason_text = TAKE_PTR(n->reason);
-                        size_t idx = 0;
-                        while (n->items[idx] != value)
-                                idx++;
-                        struct pnode *v = pnode_take(n, idx);
+                /* {value: V, reason: R}: only `value` is left once the reason is
+                 * taken; n becomes V (a scalar, or a list), keeping n's key */
+                if (value && n->n_items == 1 && value->kind != PNODE_MAP) {
+                        struct pnode *v = pnode_take(n, 0);
                         free(n->items);
-                        n->items = NULL;
-                        n->kind = PNODE_SCALAR;
+                        n->kind = v->kind;
+                        n->items = TAKE_PTR(v->items);
+                        n->n_items = v->n_items;
+                        v->n_items = 0;
                         n->value = TAKE_PTR(v->value);
                         n->quoted = v->quoted;
                         n->origin = v->origin;
-                        n->reason = reason_text;
+                        if (v->reason && !n->reason)
+                                n->reason = TAKE_PTR(v->reason);
                         pnode_free(v);
-                        return;
                 }
         }
         for (size_t i = 0; i < n->n_items; i++)

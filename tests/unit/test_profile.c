@@ -111,6 +111,11 @@ static void test_reasons(void **state) {
         assert_int_equal(t->kind, PNODE_SCALAR);
         assert_string_equal(t->value, "5");
         assert_string_equal(t->reason, "slow console");
+        /* {value: [list], reason: R} */
+        struct pnode *km = pnode_lookup(p->root, "prune.kernel-modules");
+        assert_int_equal(km->kind, PNODE_SEQ);
+        assert_string_equal(km->reason, "only the VM drivers");
+        assert_strv(p->prune.kernel_modules, (const char *const[]){ "hv_*", "virtio*", NULL });
         /* the value that won carries its own reason: top's hostname has none */
         assert_null(pnode_lookup(p->root, "hostname")->reason);
         assert_null(pnode_get(k, "reason"));
