@@ -421,8 +421,7 @@ static int parse_yaml(struct loader *ld, const char *file, const char *buf, size
 /* `reason:` on maps and `{value: V, reason: R}` on scalars become node reasons. */
 static void extract_reasons(struct loader *ld, struct pnode *n) {
         if (n->kind == PNODE_MAP) {
-                struct pnode *value = pnode_get(n, "value"), *reason = pnode_get(n, "reason");
-                bool only_value_reason = value && n->n_items == (reason ? 2u : 1u);
+                struct pnode *value = pnode_get(n, "value");
                 for (size_t i = 0; i < n->n_items; i++)
                         if (strcmp(n->items[i]->key, "reason") == 0) {
                                 struct pnode *r = n->items[i];
@@ -436,22 +435,21 @@ static void extract_reasons(struct loader *ld, struct pnode *n) {
                                 pnode_free(pnode_take(n, i));
                                 i--;
                         }
-                if (only_value_reason && value->kind == PNODE_SCALAR) {
-                        /* turn n into the scalar, keeping n's key */
-                        char *reason_text = TAKE_PTR(n->reason);
-                        size_t idx = 0;
-                        while (n->items[idx] != value)
-                                idx++;
-                        struct pnode *v = pnode_take(n, idx);
+                /* {value: V, reason: R}: only `value` is left once the reason is
+                 * taken; n becomes V (a scalar, or a list), keeping n's key */
+                if (value && n->n_items == 1 && value->kind != PNODE_MAP) {
+                        struct pnode *v = pnode_take(n, 0);
                         free(n->items);
-                        n->items = NULL;
-                        n->kind = PNODE_SCALAR;
+                        n->kind = v->kind;
+                        n->items = TAKE_PTR(v->items);
+                        n->n_items = v->n_items;
+                        v->n_items = 0;
                         n->value = TAKE_PTR(v->value);
                         n->quoted = v->quoted;
                         n->origin = v->origin;
-                        n->reason = reason_text;
+                        if (v->reason && !n->reason)
+                                n->reason = TAKE_PTR(v->reason);
                         pnode_free(v);
-                        return;
                 }
         }
         for (size_t i = 0; i < n->n_items; i++)
@@ -883,6 +881,11 @@ static void apply_set(struct loader *ld, const char *set) {
                                 return;
                         }
                         c = c->items[idx];
+                }
+                if (!*p) {
+                        profile_errors_add(ld->errs, origin_command_line,
+                                           "invalid --set '%s': set a key of the entry, like files[0].mode=0600", set);
+                        return;
                 }
                 if (*p == '.')
                         p++;

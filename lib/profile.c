@@ -413,7 +413,59 @@ static void check_image_path(struct validator *v, const struct pnode *n, const c
                 profile_errors_add(v->errs, n->origin, "%s: expected a file path, got the directory '%s'", what, s);
 }
 
+/* Names handed to tools as arguments (package names go into mmdebstrap's
+ * comma-separated --include, units to systemctl): no whitespace, no commas,
+ * no leading '-' that a tool could take for an option. */
+static bool is_token(const char *s) {
+        if (!*s || *s == '-')
+                return false;
+        for (; *s; s++)
+                if ((unsigned char)*s <= ' ' || *s == ',' || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+static bool is_hostname(const char *s) {
+        size_t total = strlen(s), label = 0;
+        if (total == 0 || total > 253)
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (*p == '.') {
+                        if (label == 0 || p[-1] == '-')
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+                if (!alnum && (*p != '-' || label == 0))
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return label > 0 && s[total - 1] != '-';
+}
+
+static void check_tokens(struct validator *v, const struct pnode *root, const char *dotted, const char *what) {
+        const struct pnode *l = pnode_lookup(root, dotted);
+        for (size_t i = 0; l && l->kind == PNODE_SEQ && i < l->n_items; i++) {
+                const struct pnode *e = l->items[i];
+                if (scalar_ok(e) && !is_token(e->value))
+                        profile_errors_add(v->errs, e->origin, "%s[%zu]: expected %s without spaces or commas, not starting with '-', got '%s'",
+                                           dotted, i, what, e->value);
+        }
+}
+
 static void check_semantics(struct validator *v, const struct pnode *root) {
+        check_tokens(v, root, "packages.install", "a package name");
+        check_tokens(v, root, "systemd.enable", "a unit name");
+        check_tokens(v, root, "systemd.disable", "a unit name");
+        check_tokens(v, root, "systemd.mask", "a unit name");
+        check_tokens(v, root, "kernel.initramfs-modules", "a module name");
+        const struct pnode *hn = pnode_get(root, "hostname");
+        if (scalar_ok(hn) && !is_hostname(hn->value))
+                profile_errors_add(v->errs, hn->origin,
+                                   "hostname: expected letters, digits and '-' in labels of at most 63 characters, got '%s'", hn->value);
+
         const struct pnode *files = pnode_get(root, "files");
         for (size_t i = 0; files && files->kind == PNODE_SEQ && i < files->n_items; i++) {
                 const struct pnode *f = files->items[i];
@@ -711,6 +763,13 @@ static void build_model(struct slw_profile *p) {
 }
 
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs) {
+        struct profile_errors local = { 0 };
+        if (!errs) {
+                /* a caller that only wants yes/no still gets a clean error list freed */
+                int r = profile_load(path, sets, ret, &local);
+                profile_errors_free(&local);
+                return r;
+        }
         struct slw_profile *p = xcalloc(1, sizeof(*p));
         p->path = xstrdup(path);
         int r = profile_load_tree(path, sets, &p->root, &p->files_loaded, errs);
@@ -719,8 +778,8 @@ int profile_load(const char *path, char *const *sets, struct slw_profile **ret, 
         struct validator v = { .errs = errs };
         bool clean = r >= 0 && errs->n == 0;
         validate_map(&v, p->root, top_keys, "");
-        if (clean && errs->n == 0)
-                check_semantics(&v, p->root);
+        if (clean)
+                check_semantics(&v, p->root);   /* written to cope with mistyped values */
         if (errs->n > 0 && r >= 0)
                 r = -EINVAL;
         if (r < 0) {

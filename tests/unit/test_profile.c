@@ -111,6 +111,11 @@ static void test_reasons(void **state) {
         assert_int_equal(t->kind, PNODE_SCALAR);
         assert_string_equal(t->value, "5");
         assert_string_equal(t->reason, "slow console");
+        /* {value: [list], reason: R} */
+        struct pnode *km = pnode_lookup(p->root, "prune.kernel-modules");
+        assert_int_equal(km->kind, PNODE_SEQ);
+        assert_string_equal(km->reason, "only the VM drivers");
+        assert_strv(p->prune.kernel_modules, (const char *const[]){ "hv_*", "virtio*", NULL });
         /* the value that won carries its own reason: top's hostname has none */
         assert_null(pnode_lookup(p->root, "hostname")->reason);
         assert_null(pnode_get(k, "reason"));
@@ -203,6 +208,9 @@ static void test_set_errors(void **state) {
                             "command line: invalid --set 'disk..size=1': expected a dotted key like disk.size or files[0].mode before '='\n"
                             "command line: invalid --set '=x': expected KEY=VALUE, like hostname=foo\n"
                             "command line: invalid --set 'files[9].mode=0644': files has no entries\n");
+        char *bad4[] = { "files[0]=x", NULL };
+        _cleanup_free_ char *e4 = load_errors(FIX "merge/top.yaml", bad4);
+        assert_string_equal(e4, "command line: invalid --set 'files[0]=x': set a key of the entry, like files[0].mode=0600\n");
         char *bad3[] = { "disk.size=big", "bootloader.secure_boot=true", NULL };
         _cleanup_free_ char *e3 = load_errors(FIX "minimal.yaml", bad3);
         assert_string_equal(e3, "command line: disk.size: expected a size like 64MiB or auto, got 'big'\n"
