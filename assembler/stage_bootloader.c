@@ -140,6 +140,12 @@ static int read_module_list(enum grub_platform plat, char ***ret) {
 static int check_grub_platform(const char *tree, enum grub_platform plat, char **mods) {
         _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", tree, platform_dir[plat]);
         _cleanup_strv_free_ char **missing = NULL;
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error_errno(-ENOENT, "the image has no GRUB for %s: /usr/lib/grub/%s does not exist; "
+                                       "install %s in the image (packages.install) and keep that directory when pruning",
+                                       platform_dir[plat], platform_dir[plat],
+                                       plat == GRUB_I386_PC ? "grub-pc-bin" : "grub-efi-amd64-bin");
         for (size_t i = 0; i < ELEMENTSOF(platform_files[plat]) && platform_files[plat][i]; i++) {
                 _cleanup_free_ char *p = path_join(dir, platform_files[plat][i]);
                 if (!file_exists(p))

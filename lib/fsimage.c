@@ -198,6 +198,9 @@ int ext4_clamp_times(const char *image, uint64_t offset, uint64_t epoch) {
                 ext2fs_close_free(&fs);
                 return log_error_errno(-ERANGE, "SOURCE_DATE_EPOCH %" PRIu64 " is beyond 2038", epoch);
         }
+        /* Closing a read-write filesystem stamps the superblock's write time:
+         * with fs->now it is the epoch, not the clock. */
+        fs->now = (time_t)epoch;
         unsigned isize = EXT2_INODE_SIZE(fs->super);
         _cleanup_free_ struct ext2_inode_large *inode = xcalloc(1, MAX(isize, sizeof(struct ext2_inode_large)));
         errcode_t e = ext2fs_open_inode_scan(fs, 0, &scan);
