@@ -537,9 +537,11 @@ int stage_bootloader(struct build_ctx *ctx) {
         if (bios && (r = install_bios(ctx, core_path)) < 0)
                 goto out;
         if (uefi) {
-                const struct planned_partition *esp = &plan->parts[plan->esp_index];
+                struct planned_partition *esp = &ctx->plan.parts[plan->esp_index];
                 if ((r = vfat_copy_tree(ctx->raw_tmp, esp->offset, esp_dir, ctx->epoch)) < 0)
                         goto out;
+                if (vfat_used_bytes(ctx->raw_tmp, esp->offset, &esp->fs_used) < 0)
+                        esp->fs_used = 0;   /* FAT16: unknown */
                 struct stat st;
                 log_info("bootloader: UEFI: \\EFI\\BOOT\\BOOTX64.EFI (%jd bytes) on the ESP",
                          stat(efi_path, &st) == 0 ? (intmax_t)st.st_size : (intmax_t)-1);
