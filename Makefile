@@ -30,7 +30,7 @@ SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(filter-out build/san/assembler/main.o
 # missing ones (apt-get update first, once, only when something is missing).
 DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
 	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev
-DEPS_RUN   := e2fsprogs dosfstools mtools fdisk mmdebstrap uidmap debian-archive-keyring \
+DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
 	dpkg-dev apt-utils dnf rpm createrepo-c jq
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)

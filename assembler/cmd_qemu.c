@@ -1,10 +1,324 @@
 /* SPDX-License-Identifier: MIT */
+/* slipway qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]
+ *
+ * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
+ * (-nographic), no outside network (-nic user,restrict=on), KVM when
+ * /dev/kvm works, TCG otherwise.  UEFI uses OVMF with a throwaway copy of
+ * its variable store.  The image is opened with snapshot=on (guest writes
+ * are discarded: an artifact stays as built) unless --write.
+ *
+ * --marker TEXT: the console output is watched (and still shown); exit 0
+ * as soon as TEXT appears, 1 when --timeout (default 600 s) passes or qemu
+ * ends first.  The boot tests use this. */
 #include "commands.h"
 #include "log.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+/* KVM is usable when /dev/kvm opens, speaks API 12 and lets us create a
+ * VM: nested setups where the device exists but VM creation fails exist. */
+static bool kvm_works(void) {
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        bool ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
+        if (ok) {
+                int vm = ioctl(fd, KVM_CREATE_VM, 0);
+                ok = vm >= 0;
+                if (vm >= 0)
+                        close(vm);
+        }
+        close(fd);
+        return ok;
+}
+
+static const char *image_format(const char *path) {
+        if (endswith(path, ".vhd"))
+                return "vpc";
+        if (endswith(path, ".qcow2"))
+                return "qcow2";
+        return "raw";   /* .raw, .img, .iso and anything else */
+}
+
+static int copy_file(const char *from, const char *to) {
+        _cleanup_free_ char *data = NULL;
+        size_t n = 0;
+        int r = read_file(from, &data, &n);
+        if (r < 0)
+                return log_error_errno(r, "cannot read %s", from);
+        r = write_file(to, data, n, 0600);
+        if (r < 0)
+                return log_error_errno(r, "cannot write %s", to);
+        return 0;
+}
+
+/* Shows qemu's output and looks for the marker (which may straddle reads). */
+struct marker_watch {
+        const char *marker;
+        char *window;           /* the last strlen(marker) - 1 bytes + the new chunk */
+        size_t window_len;
+};
+
+static bool marker_feed(struct marker_watch *w, const char *buf, size_t n) {
+        size_t ml = strlen(w->marker);
+        w->window = xrealloc(w->window, w->window_len + n + 1);
+        memcpy(w->window + w->window_len, buf, n);
+        w->window_len += n;
+        w->window[w->window_len] = '\0';
+        bool found = memmem(w->window, w->window_len, w->marker, ml) != NULL;
+        if (w->window_len >= ml) {
+                size_t keep = ml - 1;
+                memmove(w->window, w->window + w->window_len - keep, keep);
+                w->window_len = keep;
+        }
+        return found;
+}
+
+static void stop_child(pid_t pid) {
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 50; i++) {
+                if (waitpid(pid, NULL, WNOHANG) == pid)
+                        return;
+                usleep(100 * 1000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+}
+
+/* Runs qemu, copying its stdout to ours; with a marker, returns EXIT_OK
+ * once seen.  Without one, returns qemu's exit status mapped to 0/1. */
+static int run_qemu(char **argv, const char *marker, unsigned timeout_s) {
+        int pipefd[2] = { -1, -1 };
+        if (marker && pipe2(pipefd, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "pipe"), EXIT_FAILURE_BUILD;
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "fork"), EXIT_FAILURE_BUILD;
+        if (pid == 0) {
+                if (marker) {
+                        int devnull = open("/dev/null", O_RDONLY);
+                        if (devnull >= 0)
+                                dup2(devnull, STDIN_FILENO);
+                        dup2(pipefd[1], STDOUT_FILENO);
+                }
+                execvp(argv[0], argv);
+                fprintf(stderr, "slipway: cannot run %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        uint64_t start = now_usec(), deadline = timeout_s ? start + (uint64_t)timeout_s * 1000000u : 0;
+        if (!marker) {
+                int status = 0;
+                for (;;) {
+                        pid_t w = waitpid(pid, &status, timeout_s ? WNOHANG : 0);
+                        if (w == pid)
+                                break;
+                        if (w < 0 && errno != EINTR)
+                                return log_error_errno(-errno, "waitpid"), EXIT_FAILURE_BUILD;
+                        if (spawn_interrupted()) {
+                                stop_child(pid);
+                                return EXIT_INTERRUPTED;
+                        }
+                        if (deadline && now_usec() > deadline) {
+                                log_error("qemu: timeout after %u s, stopping it", timeout_s);
+                                stop_child(pid);
+                                return EXIT_FAILURE_BUILD;
+                        }
+                        if (timeout_s)
+                                usleep(200 * 1000);
+                }
+                return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? EXIT_OK : EXIT_FAILURE_BUILD;
+        }
+
+        close(pipefd[1]);
+        struct marker_watch watch = { .marker = marker };
+        int ret = EXIT_FAILURE_BUILD;
+        char buf[4096];
+        for (;;) {
+                if (spawn_interrupted()) {
+                        ret = EXIT_INTERRUPTED;
+                        break;
+                }
+                uint64_t now = now_usec();
+                if (deadline && now > deadline) {
+                        fflush(stdout);
+                        log_error("qemu: \"%s\" did not appear within %u s", marker, timeout_s);
+                        break;
+                }
+                struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+                int r = poll(&pfd, 1, 500);
+                if (r < 0 && errno != EINTR) {
+                        log_error_errno(-errno, "poll");
+                        break;
+                }
+                if (r <= 0)
+                        continue;
+                ssize_t n = read(pipefd[0], buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        fflush(stdout);
+                        log_error("qemu ended before \"%s\" appeared", marker);
+                        break;
+                }
+                fwrite(buf, 1, (size_t)n, stdout);
+                fflush(stdout);
+                if (marker_feed(&watch, buf, (size_t)n)) {
+                        printf("\n");
+                        fflush(stdout);
+                        log_info("qemu: \"%s\" seen after %.1f s", marker, (double)(now_usec() - start) / 1e6);
+                        ret = EXIT_OK;
+                        break;
+                }
+        }
+        free(watch.window);
+        close(pipefd[0]);
+        stop_child(pid);
+        return ret;
+}
 
 int cmd_qemu(int argc, char **argv) {
-        (void)argc;
-        (void)argv;
-        log_error("'qemu' is not implemented yet");
-        return EXIT_USAGE;
+        static const struct option options[] = {
+                { "uefi", no_argument, NULL, 'u' },
+                { "iso", no_argument, NULL, 'i' },
+                { "timeout", required_argument, NULL, 't' },
+                { "marker", required_argument, NULL, 'm' },
+                { "write", no_argument, NULL, 'w' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        bool uefi = false, iso = false, writable = false;
+        const char *marker = NULL;
+        unsigned timeout_s = 0;
+        bool timeout_set = false;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'u': uefi = true; break;
+                case 'i': iso = true; break;
+                case 'w': writable = true; break;
+                case 'm': marker = optarg; break;
+                case 't': {
+                        char *end = NULL;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (!end || *end || v == 0 || v > 86400) {
+                                log_error("--timeout: expected seconds (1..86400), got '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        timeout_s = (unsigned)v;
+                        timeout_set = true;
+                        break;
+                }
+                case 'h':
+                        printf("slipway qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]\n");
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc) {
+                log_error("usage: slipway qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]");
+                return EXIT_USAGE;
+        }
+        const char *image = argv[optind];
+        if (!iso && endswith(image, ".iso"))
+                iso = true;
+        if (marker && !*marker) {
+                log_error("--marker: empty text");
+                return EXIT_USAGE;
+        }
+        if (marker && !timeout_set)
+                timeout_s = 600;
+        if (access(image, R_OK) < 0) {
+                log_error_errno(-errno, "cannot read %s", image);
+                return EXIT_USAGE;
+        }
+        _cleanup_free_ char *qemu = find_program("qemu-system-x86_64");
+        if (!qemu) {
+                log_error("qemu-system-x86_64 not found (Debian package qemu-system-x86)");
+                return EXIT_USAGE;
+        }
+
+        _cleanup_strv_free_ char **args = NULL;
+        strv_push(&args, qemu);
+        const char *base[] = { "-machine", "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on", "-no-reboot" };
+        for (size_t i = 0; i < ELEMENTSOF(base); i++)
+                strv_push(&args, base[i]);
+        strv_push(&args, "-accel");
+        if (kvm_works())
+                strv_push(&args, "kvm");
+        else {
+                log_info("qemu: KVM is not usable here, using TCG (slower)");
+                strv_push(&args, "tcg");
+        }
+
+        char vars_tmpl[] = "/tmp/slipway-ovmf-vars.XXXXXX";
+        bool vars_made = false;
+        int ret;
+        _cleanup_free_ char *escaped = NULL, *drive = NULL, *line = NULL;
+        if (uefi) {
+                if (access(OVMF_CODE, R_OK) < 0 || access(OVMF_VARS, R_OK) < 0) {
+                        log_error("UEFI needs %s and %s (Debian package ovmf)", OVMF_CODE, OVMF_VARS);
+                        return EXIT_USAGE;
+                }
+                int fd = mkstemp(vars_tmpl);
+                if (fd < 0) {
+                        log_error_errno(-errno, "cannot create a temporary OVMF variable store");
+                        return EXIT_FAILURE_BUILD;
+                }
+                close(fd);
+                vars_made = true;
+                if (copy_file(OVMF_VARS, vars_tmpl) < 0) {
+                        ret = EXIT_FAILURE_BUILD;
+                        goto out;
+                }
+                _cleanup_free_ char *code = xasprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+                _cleanup_free_ char *vars = xasprintf("if=pflash,format=raw,unit=1,file=%s", vars_tmpl);
+                strv_push(&args, "-drive");
+                strv_push(&args, code);
+                strv_push(&args, "-drive");
+                strv_push(&args, vars);
+        }
+        /* qemu's -drive syntax: a comma in the file name is written ",,". */
+        escaped = xmalloc(2 * strlen(image) + 1);
+        {
+                char *o = escaped;
+                for (const char *s = image; *s; s++) {
+                        *o++ = *s;
+                        if (*s == ',')
+                                *o++ = ',';
+                }
+                *o = '\0';
+        }
+        drive = iso ? xasprintf("file=%s,format=raw,media=cdrom,readonly=on", escaped)
+                                         : xasprintf("file=%s,format=%s,if=virtio%s", escaped, image_format(image),
+                                                     writable ? "" : ",snapshot=on");
+        strv_push(&args, "-drive");
+        strv_push(&args, drive);
+        if (iso) {
+                strv_push(&args, "-boot");
+                strv_push(&args, "d");
+        }
+        line = argv_to_string(args);
+        log_debug("running %s", line);
+        ret = run_qemu(args, marker, timeout_s);
+out:
+        if (vars_made)
+                unlink(vars_tmpl);
+        return ret;
 }

@@ -30,7 +30,7 @@ const struct command commands[] = {
           "Checks an image against Azure's requirements.\n" },
         { "size", cmd_size, "size diff OLD NEW",
           "Explains what grew and shrank between two builds' size.json, by package and directory.\n" },
-        { "qemu", cmd_qemu, "qemu IMAGE [--uefi] [--iso] [--timeout SECONDS]",
+        { "qemu", cmd_qemu, "qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]",
           "Boots an image with qemu, serial console on stdio. Uses KVM when it works and\n"
           "falls back to TCG (with a notice) when it does not. The guest gets no outside network.\n" },
         { "cache", cmd_cache, "cache list|clean [--cache DIR]",

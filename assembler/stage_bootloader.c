@@ -140,6 +140,12 @@ static int read_module_list(enum grub_platform plat, char ***ret) {
 static int check_grub_platform(const char *tree, enum grub_platform plat, char **mods) {
         _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", tree, platform_dir[plat]);
         _cleanup_strv_free_ char **missing = NULL;
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return log_error_errno(-ENOENT, "the image has no GRUB for %s: /usr/lib/grub/%s does not exist; "
+                                       "install %s in the image (packages.install) and keep that directory when pruning",
+                                       platform_dir[plat], platform_dir[plat],
+                                       plat == GRUB_I386_PC ? "grub-pc-bin" : "grub-efi-amd64-bin");
         for (size_t i = 0; i < ELEMENTSOF(platform_files[plat]) && platform_files[plat][i]; i++) {
                 _cleanup_free_ char *p = path_join(dir, platform_files[plat][i]);
                 if (!file_exists(p))
@@ -531,9 +537,11 @@ int stage_bootloader(struct build_ctx *ctx) {
         if (bios && (r = install_bios(ctx, core_path)) < 0)
                 goto out;
         if (uefi) {
-                const struct planned_partition *esp = &plan->parts[plan->esp_index];
+                struct planned_partition *esp = &ctx->plan.parts[plan->esp_index];
                 if ((r = vfat_copy_tree(ctx->raw_tmp, esp->offset, esp_dir, ctx->epoch)) < 0)
                         goto out;
+                if (vfat_used_bytes(ctx->raw_tmp, esp->offset, &esp->fs_used) < 0)
+                        esp->fs_used = 0;   /* FAT16: unknown */
                 struct stat st;
                 log_info("bootloader: UEFI: \\EFI\\BOOT\\BOOTX64.EFI (%jd bytes) on the ESP",
                          stat(efi_path, &st) == 0 ? (intmax_t)st.st_size : (intmax_t)-1);

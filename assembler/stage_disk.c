@@ -5,7 +5,8 @@
  * (lib/fsimage: mke2fs -d for ext4, mkfs.fat --offset for vfat).  No loop
  * devices, no mounts, no root.  The ESP stays empty here; the bootloader
  * stage fills it.  Because the root filesystem is final once made,
- * bootloader_prepare_tree() (grub.cfg into the tree) runs first. */
+ * bootloader_prepare_tree() (grub.cfg into the tree) runs after the layout
+ * is known to fit and before mke2fs. */
 #include "bootloader.h"
 #include "build.h"
 #include "fsimage.h"
@@ -97,13 +98,12 @@ int stage_disk(struct build_ctx *ctx) {
         if (p->disk.n_partitions <= ELEMENTSOF(plan->parts) && (r = check_identities(ctx)) < 0)
                 return r;
 
-        /* grub.cfg goes into the tree before it is measured and frozen into ext4. */
-        if ((r = bootloader_prepare_tree(ctx)) < 0)
-                return r;
-
         struct tree_usage usage;
         if ((r = tree_usage(ctx->tree, &usage)) < 0)
                 return r;
+        /* grub.cfg and /boot/grub, written below, are not measured yet */
+        usage.n_inodes += 2;
+        usage.data_bytes += 2 * 4096;
         uint64_t required = ext4_required_bytes(&usage);
         struct gpt_layout_input in = {
                 .disk_size = p->disk.size,
@@ -125,6 +125,11 @@ int stage_disk(struct build_ctx *ctx) {
                 log_info("  %u: %-9s at %8" PRIu64 " MiB, %s", pp->number, type_name(pp->spec->type),
                          pp->offset / MiB, format_bytes(pp->size, a));
         }
+
+        /* grub.cfg goes into the tree before the tree is frozen into ext4;
+         * this also checks the GRUB modules, before the image exists. */
+        if ((r = bootloader_prepare_tree(ctx)) < 0)
+                return r;
 
         /* The sparse disk: every byte not written below reads as zero. */
         _cleanup_close_ int fd = open(ctx->raw_tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -198,6 +198,9 @@ int ext4_clamp_times(const char *image, uint64_t offset, uint64_t epoch) {
                 ext2fs_close_free(&fs);
                 return log_error_errno(-ERANGE, "SOURCE_DATE_EPOCH %" PRIu64 " is beyond 2038", epoch);
         }
+        /* Closing a read-write filesystem stamps the superblock's write time:
+         * with fs->now it is the epoch, not the clock. */
+        fs->now = (time_t)epoch;
         unsigned isize = EXT2_INODE_SIZE(fs->super);
         _cleanup_free_ struct ext2_inode_large *inode = xcalloc(1, MAX(isize, sizeof(struct ext2_inode_large)));
         errcode_t e = ext2fs_open_inode_scan(fs, 0, &scan);
@@ -363,5 +366,33 @@ int swap_make(const char *image, uint64_t offset, uint64_t size, const char *uui
         _cleanup_close_ int fd = open(image, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || pwrite(fd, page, sizeof(page), (off_t)offset) != (ssize_t)sizeof(page))
                 return log_error_errno(-errno, "%s: cannot write the swap signature", image);
+        return 0;
+}
+
+static uint32_t le32(const uint8_t *p) {
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int vfat_used_bytes(const char *image, uint64_t offset, uint64_t *ret) {
+        uint8_t bs[512], fsinfo[512];
+        _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || pread(fd, bs, sizeof(bs), (off_t)offset) != (ssize_t)sizeof(bs))
+                return log_error_errno(-EIO, "%s: cannot read the FAT boot sector", image);
+        unsigned bytes_per_sector = bs[11] | bs[12] << 8, spc = bs[13], reserved = bs[14] | bs[15] << 8, fats = bs[16];
+        uint32_t fat16_size = bs[22] | bs[23] << 8, total = bs[19] | bs[20] << 8;
+        if (total == 0)
+                total = le32(bs + 32);
+        /* FAT32 only: FAT16 has no free-cluster count to read cheaply */
+        if (fat16_size != 0 || bytes_per_sector != 512 || spc == 0)
+                return -EOPNOTSUPP;
+        uint32_t fat_size = le32(bs + 36), fsinfo_sector = bs[48] | bs[49] << 8;
+        if (pread(fd, fsinfo, sizeof(fsinfo), (off_t)(offset + (uint64_t)fsinfo_sector * 512)) != (ssize_t)sizeof(fsinfo) ||
+            le32(fsinfo) != 0x41615252 || le32(fsinfo + 484) != 0x61417272)
+                return -EOPNOTSUPP;
+        uint32_t free_clusters = le32(fsinfo + 488);
+        uint64_t clusters = (total - reserved - (uint64_t)fats * fat_size) / spc;
+        if (free_clusters == UINT32_MAX || free_clusters > clusters)
+                return -EOPNOTSUPP;
+        *ret = (clusters - free_clusters) * spc * 512;
         return 0;
 }

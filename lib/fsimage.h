@@ -58,3 +58,7 @@ int vfat_copy_tree(const char *image, uint64_t offset, const char *src, uint64_t
 
 /* Writes a Linux swap signature (v1, 4 KiB pages) with UUID and label. */
 int swap_make(const char *image, uint64_t offset, uint64_t size, const char *uuid, const char *label);
+
+/* Used bytes of a FAT32 at offset, from its FSInfo free-cluster count;
+ * -EOPNOTSUPP for FAT16 or when the count is unknown. */
+int vfat_used_bytes(const char *image, uint64_t offset, uint64_t *ret);
