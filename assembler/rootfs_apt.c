@@ -412,13 +412,13 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
          * chroot's dpkg.cfg.d (Debian bug #808203); mmdebstrap calls it
          * directly (not through apt) for --variant=custom, so the filters go
          * into ~/.dpkg.cfg of a private HOME, which every dpkg reads. */
-        _cleanup_free_ char *home_env = NULL;
+        _cleanup_free_ char *home_env = NULL, *home = NULL;
         if (strcmp(mode, "chrootless") == 0) {
                 _cleanup_free_ char *parent = xstrdup(dest);
                 char *slash = strrchr(parent, '/');
                 if (slash)
                         *slash = '\0';
-                _cleanup_free_ char *home = path_join(parent, "dpkg-home");
+                home = path_join(parent, "dpkg-home");
                 _cleanup_free_ char *cfg = path_join(home, ".dpkg.cfg");
                 size_t len = 0;
                 for (size_t f = 0; f < ELEMENTSOF(filters); f++)
@@ -456,6 +456,8 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         log_info("rootfs: mmdebstrap %s (%s, %zu packages) from %s", p->distribution.release, apt_variant(p),
                  strv_length(pkgs), mirror);
         r = run_command_status(argv, &(struct run_opts) { .stdin_fd = -1, .env = env, .quiet = true }, &tail);
+        if (home)
+                (void)rm_rf(home);
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
         if (r == 0)

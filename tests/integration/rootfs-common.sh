@@ -1,14 +1,18 @@
 # Sourced by tests/integration/test-rootfs-*: builds the stage driver.
 # Not executable on purpose (run-all.sh runs only test-*).
+# SLIPWAY_TEST_SANITIZE=1 links it with the ASan/UBSan objects instead.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_rootfs_driver() {
-	local out=$1
-	make -C "$ROOT" -s build/libslipway.a build/slipway >&2 || return 1
-	local objs=()
-	for f in stage_rootfs rootfs_apt rootfs_dnf rootfs_import; do objs+=("$ROOT/build/obj/assembler/$f.o"); done
+	local out=$1 dir=obj flags=(-O1 -g) objs=() f
+	[ -n "${SLIPWAY_TEST_SANITIZE:-}" ] && { dir=san; flags=(-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer); }
+	for f in assembler/stage_rootfs assembler/rootfs_apt assembler/rootfs_dnf assembler/rootfs_import \
+		lib/cache lib/manifest lib/util lib/log lib/spawn lib/derive; do
+		objs+=("build/$dir/$f.o")
+	done
+	make -C "$ROOT" -s build/slipway "${objs[@]}" >&2 || return 1
 	# shellcheck disable=SC2046
-	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -O1 -g \
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter "${flags[@]}" \
 		-I"$ROOT/lib" -I"$ROOT/assembler" $(pkg-config --cflags json-c libarchive) \
-		-o "$out" "$ROOT/tests/integration/rootfs-driver.c" "${objs[@]}" "$ROOT/build/libslipway.a" \
+		-o "$out" "$ROOT/tests/integration/rootfs-driver.c" "${objs[@]/#/$ROOT/}" \
 		$(pkg-config --libs json-c libarchive libcrypto) >&2
 }
