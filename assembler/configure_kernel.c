@@ -158,6 +158,62 @@ static void mark_keep(struct dep_entry *e, size_t n, size_t i) {
                                 mark_keep(e, n, j);
 }
 
+static ssize_t dep_find_name(struct dep_entry *e, size_t n, const char *name) {
+        _cleanup_free_ char *want = normalize(name);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *m = module_name_of(e[i].path);
+                if (strcmp(m, want) == 0)
+                        return (ssize_t)i;
+        }
+        return -1;
+}
+
+/* modules.softdep ("softdep ext4 pre: crc32c", names or aliases such as
+ * "crypto-md5") is not in modules.dep but modprobe loads those too: keep
+ * them for kept modules, resolving aliases through modules.alias, until
+ * nothing new is kept. */
+static void keep_softdeps(struct cfg *c, struct dep_entry *e, size_t n) {
+        _cleanup_free_ char *soft = NULL, *alias = NULL;
+        if (read_modfile(c, "modules.softdep", &soft) < 0)
+                return;
+        if (read_modfile(c, "modules.alias", &alias) < 0)
+                alias = xstrdup("");
+        for (bool changed = true; changed;) {
+                changed = false;
+                _cleanup_free_ char *copy = xstrdup(soft);
+                for (char *line = copy, *nl; line && *line; line = nl) {
+                        nl = strchr(line, '\n');
+                        if (nl)
+                                *nl++ = '\0';
+                        char *save = NULL, *tok = strtok_r(line, " \t", &save);
+                        if (!tok || strcmp(tok, "softdep") != 0 || !(tok = strtok_r(NULL, " \t", &save)))
+                                continue;
+                        ssize_t owner = dep_find_name(e, n, tok);
+                        if (owner < 0 || !e[owner].keep)
+                                continue;
+                        while ((tok = strtok_r(NULL, " \t", &save))) {
+                                if (endswith(tok, ":"))
+                                        continue;
+                                ssize_t j = dep_find_name(e, n, tok);
+                                if (j < 0) {
+                                        /* "alias crypto-md5 md5" */
+                                        _cleanup_free_ char *key = xasprintf("\nalias %s ", tok);
+                                        const char *a = strstr(alias, key);
+                                        if (a) {
+                                                a += strlen(key);
+                                                _cleanup_free_ char *target = xstrndup(a, strcspn(a, "\n"));
+                                                j = dep_find_name(e, n, target);
+                                        }
+                                }
+                                if (j >= 0 && !e[j].keep) {
+                                        mark_keep(e, n, (size_t)j);
+                                        changed = true;
+                                }
+                        }
+                }
+        }
+}
+
 /* Removes modules outside the allow-list, keeping what the kept ones and
  * the initramfs list depend on (modules.dep), then runs the image's depmod. */
 int kernel_prune_modules(struct cfg *c) {
@@ -189,6 +245,7 @@ int kernel_prune_modules(struct cfg *c) {
         for (size_t i = 0; i < n; i++)
                 if (startswith(e[i].path, "kernel/") && module_allowed(c, e[i].path + 7))
                         mark_keep(e, n, i);
+        keep_softdeps(c, e, n);
         unsigned removed = 0, kept = 0;
         r = 0;
         for (size_t i = 0; i < n; i++) {
@@ -221,6 +278,11 @@ int kernel_prune_modules(struct cfg *c) {
         cfg_change(c, what, moddir_rel, "prune.kernel-modules");
 
         /* The image's own depmod (the host may have none, or another kmod). */
+        _cleanup_free_ char *depmod = NULL;
+        if (cfg_resolve(c, "/usr/sbin/depmod", 0, &depmod) < 0 && cfg_resolve(c, "/sbin/depmod", 0, &depmod) < 0) {
+                log_warning("configure: the image has no depmod; modules.dep of %s still lists the pruned modules", c->kver);
+                return 0;
+        }
         char *argv[] = { (char *)"depmod", (char *)"-a", c->kver, NULL };
         return chroot_run(c->tree, argv, &(struct chroot_run_opts){ .quiet = true });
 }

@@ -15,15 +15,16 @@
 #include "util.h"
 
 static unsigned n_changes;
-void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) {
+__attribute__((weak)) void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) {
         n_changes++;
 }
 
-/* The profile engine's origin lookup, faked: every value is on line 7. */
-struct slw_origin profile_origin(const struct slw_profile *p, const char *dotted_path) {
+/* Weak stand-ins until the profile engine and cmd_build.c are linked in
+ * (the real ones win then): every value is on line 7. */
+__attribute__((weak)) struct slw_origin profile_origin(const struct slw_profile *p, const char *dotted_path) {
         return (struct slw_origin){ .file = "test.yaml", .line = 7, .col = 3 };
 }
-const char *origin_format(struct slw_origin o, char *buf, size_t n) {
+__attribute__((weak)) const char *origin_format(struct slw_origin o, char *buf, size_t n) {
         snprintf(buf, n, "%s:%u:%u", o.file, o.line, o.col);
         return buf;
 }
@@ -366,6 +367,37 @@ static void test_kernel_modules(void **state) {
         free(c.kver);
 }
 
+static void test_prune_kernel_modules(void **state) {
+        struct fx *f = *state;
+        const char *mods[] = { "drivers/hv/hv_vmbus.ko.xz", "drivers/scsi/hv_storvsc.ko.xz", "drivers/scsi/scsi_mod.ko.xz",
+                               "fs/udf/udf.ko.xz", "lib/crc-itu-t.ko.xz", "sound/snd.ko.xz" };
+        for (size_t i = 0; i < ELEMENTSOF(mods); i++) {
+                char *rel = xasprintf("usr/lib/modules/6.1.0-test/kernel/%s", mods[i]);
+                put(f, rel, "ko", 0644);
+                free(rel);
+        }
+        put(f, "usr/lib/modules/6.1.0-test/modules.softdep", "# comment\nsoftdep hv_storvsc pre: crc-ccitt-alias post: nothing\n", 0644);
+        put(f, "usr/lib/modules/6.1.0-test/modules.alias", "# Aliases\nalias crc-ccitt-alias crc_itu_t\n", 0644);
+        char *allow[] = { (char *)"drivers/hv/*", NULL };
+        char *initramfs[] = { (char *)"hv_storvsc", NULL };
+        f->p.prune.kernel_modules = allow;
+        f->p.kernel.initramfs_modules = initramfs;
+        struct cfg c = { .ctx = &f->ctx, .p = &f->p, .tree = f->dir };
+        assert_int_equal(kernel_find_version(&c), 0);
+        assert_int_equal(kernel_prune_modules(&c), 0);
+        const char *k = "usr/lib/modules/6.1.0-test/kernel/";
+        char *p;
+#define KEPT(m, want) do { p = xasprintf("%s%s", k, m); assert_int_equal(exists(f, p), want); free(p); } while (0)
+        KEPT("drivers/hv/hv_vmbus.ko.xz", true);        /* allow-list */
+        KEPT("drivers/scsi/hv_storvsc.ko.xz", true);    /* initramfs-modules */
+        KEPT("drivers/scsi/scsi_mod.ko.xz", true);      /* modules.dep of a kept one */
+        KEPT("lib/crc-itu-t.ko.xz", true);              /* softdep through an alias */
+        KEPT("fs/udf/udf.ko.xz", false);
+        KEPT("sound/snd.ko.xz", false);
+        assert_false(exists(f, "usr/lib/modules/6.1.0-test/kernel/sound"));   /* empty directories go too */
+        free(c.kver);
+}
+
 static void test_prune_and_generalize(void **state) {
         struct fx *f = *state;
         char *keep[] = { (char *)"de_DE.UTF-8", NULL };
@@ -415,6 +447,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_files_and_settings, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kernel_modules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prune_kernel_modules, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_and_generalize, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

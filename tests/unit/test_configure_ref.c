@@ -17,7 +17,7 @@
 #include "log.h"
 #include "util.h"
 
-void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) {
+__attribute__((weak)) void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) {
         fprintf(stderr, "change: %s %s (%s)\n", what, where, origin_path);
 }
 
