@@ -19,12 +19,12 @@ LIB_OBJ := $(LIB_SRC:%.c=build/obj/%.o)
 ASM_OBJ := $(ASM_SRC:%.c=build/obj/%.o)
 
 # Unit tests: every tests/unit/test_*.c is one cmocka program, linked
-# against libslipway (and the assembler's objects but main) built with
+# against libslipway and the stages (not main.c or the cmd_*.c commands), built with
 # AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
-SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(filter-out build/san/assembler/main.o,$(ASM_SRC:%.c=build/san/%.o))
+SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(patsubst %.c,build/san/%.o,$(filter-out assembler/main.c assembler/cmd_%.c,$(ASM_SRC)))
 
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once, only when something is missing).
@@ -35,6 +35,7 @@ DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap de
 	dpkg-dev apt-utils dnf rpm createrepo-c jq
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
+.SECONDARY:
 .PHONY: all deps install check unit integration boot image bench clean
 all: build/slipway
 
@@ -48,11 +49,13 @@ deps:
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
 build/san/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+	@echo "  CC/SAN  $<"
+	@$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
 build/libslipway.a: $(LIB_OBJ)
 	@mkdir -p build
@@ -63,7 +66,8 @@ build/slipway: $(ASM_OBJ) build/libslipway.a
 
 build/unit/%: tests/unit/%.c $(SAN_OBJ) $(HDRS)
 	@mkdir -p build/unit
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
+	@echo "  LD/SAN  $@"
+	@$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
 
 install: build/slipway
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)

@@ -8,6 +8,7 @@
  * Ctrl-C the work directory is removed and no final name ever points at a
  * half-written file. */
 #include "build.h"
+#include "cache.h"
 #include "commands.h"
 #include "log.h"
 #include "spawn.h"
@@ -18,49 +19,10 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) {
-        if (!ctx->changes)
-                return;
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "what", json_object_new_string(what));
-        if (where)
-                json_object_object_add(o, "where", json_object_new_string(where));
-        if (origin_path) {
-                char buf[512];
-                json_object_object_add(o, "profile", json_object_new_string(origin_path));
-                json_object_object_add(o, "origin", json_object_new_string(
-                        origin_format(profile_origin(ctx->profile, origin_path), buf, sizeof(buf))));
-        }
-        json_object_array_add(ctx->changes, o);
-}
-
-void build_add_artifact(struct build_ctx *ctx, const char *tmp_path, const char *final_path) {
-        strv_push(&ctx->artifacts, tmp_path);
-        strv_push(&ctx->artifact_finals, final_path);
-}
-
-static char *default_cache_dir(void) {
-        const char *env = getenv("SLIPWAY_CACHE");
-        if (env && *env)
-                return xstrdup(env);
-        if (geteuid() == 0)
-                return xstrdup("/var/cache/slipway");
-        env = getenv("XDG_CACHE_HOME");
-        if (env && *env)
-                return path_join(env, "slipway");
-        env = getenv("HOME");
-        if (!env) {
-                struct passwd *pw = getpwuid(geteuid());
-                env = pw ? pw->pw_dir : "/tmp";
-        }
-        return xasprintf("%s/.cache/slipway", env);
-}
 
 static int parse_outputs(const char *list, bool out[_OUT_MAX]) {
         _cleanup_free_ char *copy = xstrdup(list);
@@ -192,7 +154,7 @@ int cmd_build(int argc, char **argv) {
                 .outdir = outdir,
                 .unprivileged = geteuid() != 0,
                 .mirror_override = mirror ? xstrdup(mirror) : NULL,
-                .cache_dir = cache ? xstrdup(cache) : default_cache_dir(),
+                .cache_dir = cache ? xstrdup(cache) : cache_default_dir(),
         };
         memcpy(ctx.enabled_outputs, profile->outputs, sizeof(ctx.enabled_outputs));
         int exit_code = EXIT_FAILURE_BUILD;

@@ -16,22 +16,12 @@
 #include "rootpath.h"
 #include "util.h"
 
-/* The profile engine and the build command define these; until they are
- * linked in (unit tests of lib/ alone, the branch before merging) the weak
- * references are NULL and the stage falls back to naming the dotted path. */
-extern struct slw_origin profile_origin(const struct slw_profile *p, const char *dotted_path) __attribute__((weak));
-extern const char *origin_format(struct slw_origin o, char *buf, size_t n) __attribute__((weak));
-extern void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path) __attribute__((weak));
-
 static const char *where_of(struct cfg *c, const char *origin_path, char *buf, size_t n) {
         if (!origin_path)
                 origin_path = "";
-        if (profile_origin && origin_format) {
-                char tmp[512];
-                const char *o = origin_format(profile_origin(c->p, origin_path), tmp, sizeof(tmp));
-                snprintf(buf, n, "%s (%s)", o ? o : "?", origin_path);
-        } else
-                snprintf(buf, n, "%s", origin_path);
+        char tmp[512];
+        const char *o = origin_format(profile_origin(c->p, origin_path), tmp, sizeof(tmp));
+        snprintf(buf, n, "%s (%s)", o ? o : "?", origin_path);
         return buf;
 }
 
@@ -61,8 +51,7 @@ void cfg_warning(struct cfg *c, const char *origin_path, const char *fmt, ...) {
 
 void cfg_change(struct cfg *c, const char *what, const char *where, const char *origin_path) {
         log_debug("configure: %s %s", what, where);
-        if (build_record_change)
-                build_record_change(c->ctx, what, where, origin_path);
+        build_record_change(c->ctx, what, where, origin_path);
 }
 
 int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host) {
