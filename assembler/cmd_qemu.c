@@ -256,7 +256,7 @@ int cmd_qemu(int argc, char **argv) {
 
         _cleanup_strv_free_ char **args = NULL;
         strv_push(&args, qemu);
-        const char *base[] = { "-machine", "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on", "-no-reboot" };
+        const char *base[] = { "-machine", "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci", "-no-reboot" };
         for (size_t i = 0; i < ELEMENTSOF(base); i++)
                 strv_push(&args, base[i]);
         strv_push(&args, "-accel");
