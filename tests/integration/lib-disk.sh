@@ -1,16 +1,16 @@
-# Shared by tests/integration/test-disk-* and tests/boot/test-disk-*: builds
+# Shared by tests/integration/test-disk-*: builds
 # the disk-driver (stage_disk + stage_bootloader on a hand-made context, until
 # `slipway build` runs them) and makes a private copy of the reference tree.
 # Source it; it sets SRC, DRIVER, WORK and provides make_tree.
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-REF_TREE=${SLIPWAY_REF_TREE:-/var/tmp/ref/tree}
 export SLIPWAY_DATADIR=$SRC
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-[ -d "$REF_TREE/usr/lib/grub" ] || skip "no reference tree at $REF_TREE (set SLIPWAY_REF_TREE)"
+. "$SRC/tests/lib/ref-tree.sh"
+ensure_ref_tree
 for tool in mke2fs mkfs.fat mcopy sfdisk e2fsck fsck.vfat blkid cc pkg-config; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
