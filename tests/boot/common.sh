@@ -1,0 +1,38 @@
+# Shared by the boot tests: builds profiles/test-boot.yaml once per test
+# run (the rootfs comes from slipway's cache after the first time) and
+# boots it with `slipway qemu`, watching the serial console.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SLIPWAY=${SLIPWAY:-$PWD/build/slipway}
+BOOT_OUT=$PWD/build/boot-out
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
+
+build_test_image() {
+	local stamp=$BOOT_OUT/.built-by-$PPID
+	if [ -f "$stamp" ] && [ -f "$BOOT_OUT/test-boot.raw" ]; then
+		return 0
+	fi
+	rm -rf "$BOOT_OUT"
+	mkdir -p "$BOOT_OUT"
+	local t0=$SECONDS
+	"$SLIPWAY" build profiles/test-boot.yaml -o "$BOOT_OUT"
+	echo "build took $((SECONDS - t0)) s"
+	touch "$stamp"
+}
+
+# boot_and_wait FIRMWARE-ARGS...: boots, prints the time to the marker and
+# checks that the guest reported state=running with no failed units.
+boot_and_wait() {
+	local log=$BOOT_OUT/console-$1.log
+	local t0=$SECONDS
+	local rc=0
+	shift
+	"$SLIPWAY" qemu "$BOOT_OUT/test-boot.raw" "$@" --timeout 480 \
+		--marker "SLIPWAY-BOOT-MARKER" </dev/null >"$log" 2>&1 || rc=$?
+	echo "qemu exit $rc after $((SECONDS - t0)) s"
+	tail -n 30 "$log"
+	[ $rc -eq 0 ] || { echo "FAIL: no boot marker on the serial console"; return 1; }
+	grep -q "SLIPWAY-BOOT-MARKER state=running" "$log" || {
+		echo "FAIL: the guest did not reach state=running:"; grep -a "SLIPWAY-BOOT-MARKER" "$log"; return 1; }
+	echo "boot marker reached in $((SECONDS - t0)) s"
+}
