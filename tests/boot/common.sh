@@ -28,11 +28,11 @@ boot_and_wait() {
 	local rc=0
 	shift
 	"$SLIPWAY" qemu "$BOOT_OUT/test-boot.raw" "$@" --timeout 480 \
-		--marker "SLIPWAY-BOOT-MARKER" </dev/null >"$log" 2>&1 || rc=$?
+		--marker "SLIPWAY-BOOT-DONE" </dev/null >"$log" 2>&1 || rc=$?
 	echo "qemu exit $rc after $((SECONDS - t0)) s"
 	tail -n 30 "$log"
 	[ $rc -eq 0 ] || { echo "FAIL: no boot marker on the serial console"; return 1; }
-	grep -q "SLIPWAY-BOOT-MARKER state=running" "$log" || {
+	grep -aq "SLIPWAY-BOOT-MARKER state=running" "$log" || {
 		echo "FAIL: the guest did not reach state=running:"; grep -a "SLIPWAY-BOOT-MARKER" "$log"; return 1; }
 	echo "boot marker reached in $((SECONDS - t0)) s"
 }
