@@ -36,7 +36,7 @@ static void test_stage_on_ref_tree(void **state) {
         log_set_level(LOG_INFO);
 
         char *enable[] = { (char *)"ssh.service", NULL };
-        char *mask[] = { (char *)"networking.service", NULL };
+        char *mask[] = { (char *)"apt-daily.timer", NULL };
         char *cmdline[] = { (char *)"console=ttyS0", (char *)"earlyprintk=ttyS0", (char *)"rootdelay=300", NULL };
         char *mods[] = { (char *)"hv_vmbus", (char *)"hv_storvsc", (char *)"hv_netvsc", (char *)"nvme", NULL };
         char *allow[] = { (char *)"drivers/hv/*", (char *)"drivers/scsi/*", (char *)"drivers/net/*", (char *)"drivers/nvme/*",
@@ -111,7 +111,7 @@ static void test_stage_on_ref_tree(void **state) {
         char *cl = tree_file(tree, "etc/kernel/cmdline");
         assert_string_equal(cl, "console=ttyS0 earlyprintk=ttyS0 rootdelay=300\n");
         free(cl);
-        char *masked = path_join(tree, "etc/systemd/system/networking.service"), buf[64] = "";
+        char *masked = path_join(tree, "etc/systemd/system/apt-daily.timer"), buf[64] = "";
         assert_true(readlink(masked, buf, sizeof(buf) - 1) > 0);
         assert_string_equal(buf, "/dev/null");
         free(masked);
