@@ -156,7 +156,7 @@ int sbom_build(const struct sbom_input *in, struct json_object **ret) {
         json_object_object_add(ip, "licenseConcluded", json_object_new_string("NOASSERTION"));
         json_object_object_add(ip, "licenseDeclared", json_object_new_string("NOASSERTION"));
         json_object_object_add(ip, "copyrightText", json_object_new_string("NOASSERTION"));
-        json_object_object_add(ip, "primaryPackagePurpose", json_object_new_string("OPERATING-SYSTEM"));
+        json_object_object_add(ip, "primaryPackagePurpose", json_object_new_string("OPERATING_SYSTEM"));
         json_object_array_add(pkgs, ip);
         add_rel(rels, "SPDXRef-DOCUMENT", "DESCRIBES", image_id);
 

@@ -445,9 +445,11 @@ int ext4_df_used_bytes(const char *image, uint64_t offset, uint64_t *ret) {
                 return log_error_errno(-EIO, "%s: cannot open the ext4 at offset %" PRIu64 " (libext2fs error %ld)", image, offset, (long)e);
         /* The kernel's ext4_calculate_overhead(): per group the superblock and
          * descriptor backups, both bitmaps and the inode table; plus the
-         * internal journal.  statfs() leaves these out of f_blocks. */
-        uint64_t overhead = fs->super->s_overhead_clusters;
-        if (overhead == 0) {
+         * internal journal.  statfs() leaves these out of f_blocks.  Like the
+         * kernel without bigalloc, recomputed rather than read from
+         * s_overhead_clusters. */
+        uint64_t overhead = 0;
+        {
                 overhead = fs->super->s_first_data_block;
                 for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
                         if (ext2fs_bg_has_super(fs, g))
