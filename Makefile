@@ -32,7 +32,7 @@ DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev 
 	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
-	dpkg-dev apt-utils dnf rpm createrepo-c jq
+	dpkg-dev apt-utils dnf rpm createrepo-c jq chromium python3-jsonschema
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:

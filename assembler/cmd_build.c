@@ -195,6 +195,13 @@ int cmd_build(int argc, char **argv) {
 
         uint64_t t0 = now_usec();
         r = run_stages(&ctx);
+        if (r == -EDQUOT) {
+                /* Over budget: the report stage kept only its reports (see
+                 * stage_report.c); they explain the failure, so they land. */
+                (void)finalize_artifacts(&ctx);
+                exit_code = EXIT_FAILURE_BUILD;
+                goto finish;
+        }
         if (r == 0)
                 r = finalize_artifacts(&ctx);
         if (r == 0) {

@@ -23,6 +23,7 @@ enum stype {
         T_ENUM,         /* enums */
         T_ENUMLIST,
         T_MODE,         /* "0644" (quoted) or 0o644 */
+        T_SIZEMAP,      /* a mapping of free names (package names) to sizes */
 };
 
 struct skey {
@@ -77,7 +78,9 @@ static const struct skey qcow2_keys[] = { { .name = "compression", .type = T_ENU
 static const struct skey artifact_budget_keys[] = {
         { .name = "raw", .type = T_SIZE }, { .name = "vhd", .type = T_SIZE }, { .name = "vhd-dynamic", .type = T_SIZE }, { .name = "qcow2", .type = T_SIZE }, { .name = "iso", .type = T_SIZE },
         { .name = "tar", .type = T_SIZE }, END };
-static const struct skey budget_keys[] = { { .name = "root-used", .type = T_SIZE }, { .name = "artifacts", .type = T_MAP, .sub = artifact_budget_keys }, END };
+static const struct skey size_value_key = { .name = "size", .type = T_SIZE };
+static const struct skey budget_keys[] = { { .name = "root-used", .type = T_SIZE }, { .name = "artifacts", .type = T_MAP, .sub = artifact_budget_keys },
+                                           { .name = "packages", .type = T_SIZEMAP }, END };
 static const struct skey verify_keys[] = { { .name = "azure", .type = T_BOOL }, END };
 
 static const struct skey top_keys[] = {
@@ -314,6 +317,18 @@ static void validate_value(struct validator *v, const struct pnode *n, const str
                         return;
                 }
                 validate_map(v, n, k->sub, path);
+                return;
+        case T_SIZEMAP:
+                if (pnode_is_null(n))
+                        return;
+                if (n->kind != PNODE_MAP) {
+                        profile_errors_add(v->errs, n->origin, "%s: expected a mapping of names to sizes, got %s", path, got(n, b, sizeof(b)));
+                        return;
+                }
+                for (size_t i = 0; i < n->n_items; i++) {
+                        _cleanup_free_ char *ip = xasprintf("%s.%s", path, n->items[i]->key);
+                        validate_value(v, n->items[i], &size_value_key, ip);
+                }
                 return;
         case T_MAPLIST:
                 if (pnode_is_null(n))
