@@ -596,7 +596,18 @@ static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, c
                                 di = (ssize_t)i;
                 struct pnode *d = di >= 0 ? dst->items[di] : NULL;
                 if (s->kind == PNODE_SCALAR) {
-                        /* a later scalar wins (and so does an explicit null over a list) */
+                        /* A later scalar wins.  But an empty key over a list or a
+                         * map would silently throw away what the includes said;
+                         * removal is explicit (remove:), so that is an error. */
+                        if (d && d->kind != PNODE_SCALAR && pnode_is_null(s)) {
+                                _cleanup_free_ char *cp = child_path(path, s->key);
+                                profile_errors_add(ld->errs, s->origin,
+                                                   "%s is empty here but has values from %s:%u; "
+                                                   "use remove: to take entries out", cp,
+                                                   d->origin.file ? d->origin.file : "?", d->origin.line);
+                                pnode_free(s);
+                                continue;
+                        }
                         if (d)
                                 pnode_free(d), dst->items[di] = s;
                         else
