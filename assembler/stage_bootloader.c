@@ -474,6 +474,11 @@ int stage_bootloader(struct build_ctx *ctx) {
                 log_info("bootloader: none (bootloader.bios and bootloader.uefi are false)");
                 return 0;
         }
+        if (!ctx->raw_tmp) {
+                /* The ISO export makes its own boot images. */
+                log_info("bootloader: no disk image (no disk output enabled)");
+                return 0;
+        }
         if (p->bootloader.secure_boot)
                 return log_error_errno(-EOPNOTSUPP, "bootloader.secure-boot: true (shim + signed grub) is not implemented "
                                        "yet; set it to false");
