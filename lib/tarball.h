@@ -6,8 +6,8 @@
  * import`, `podman import`, `machinectl import-tar`):
  *  - pax (restricted: an extended header only where ustar cannot say it:
  *    long names, xattrs, large ids), zstd-compressed by libarchive;
- *  - entries "./path" in byte order of the path (a parent before its
- *    children), hard links kept as links;
+ *  - entries "./path", depth first with the names of each directory in
+ *    byte order (GNU tar's --sort=name), hard links kept as links;
  *  - owners numeric, with user and group names from the TREE's
  *    /etc/passwd and /etc/group (never the build host's);
  *  - modes, xattrs (security.capability and friends) and ACLs kept; no
