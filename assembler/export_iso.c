@@ -164,16 +164,21 @@ static int check_live_boot(const struct build_ctx *ctx) {
 }
 
 static int make_squashfs(const struct build_ctx *ctx, const char *out) {
-        char epoch[32];
-        snprintf(epoch, sizeof(epoch), "%" PRIu64, ctx->epoch);
         /* mksquashfs 4.5 sorts directory entries itself and is
-         * reproducible with multiple processors; -mkfs-time and -all-time
-         * pin the only timestamps it would take from the clock or the
-         * tree.  The disk's grub.cfg (bootloader_prepare_tree) is left
-         * in: it is inert on the live system. */
+         * reproducible with multiple processors.  Its times come from
+         * SOURCE_DATE_EPOCH in the environment (it refuses -mkfs-time /
+         * -all-time when that is set): the creation time is the epoch and
+         * file times after it are clamped to it, as in the tarball.
+         * /etc/fstab stays out: it names the disk's filesystems by UUID
+         * (the same tree also makes the disk outputs), which do not exist
+         * on the live system, and live-boot writes the live one (overlay
+         * root, tmpfs /tmp) when it is absent.  The disk's grub.cfg
+         * (bootloader_prepare_tree) is left in: it is inert there. */
+        _cleanup_free_ char *env_epoch = xasprintf("SOURCE_DATE_EPOCH=%" PRIu64, ctx->epoch);
+        char *env[] = { env_epoch, NULL };
         char *argv[] = { "mksquashfs", ctx->tree, (char *)out, "-noappend", "-comp", "zstd", "-b", "1M",
-                         "-no-progress", "-mkfs-time", epoch, "-all-time", epoch, NULL };
-        return run_command(argv, &(struct run_opts){ .quiet = true });
+                         "-no-progress", "-e", "etc/fstab", NULL };
+        return run_command(argv, &(struct run_opts){ .quiet = true, .env = env });
 }
 
 static char *iso_volume_id(const struct slw_profile *p) {
