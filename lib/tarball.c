@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +228,7 @@ static int add_path(struct tar_writer *w, const char *rel) {
         return 0;
 }
 
-int tarball_write_tree(const char *tree, const char *out_path, uint64_t epoch, int zstd_level) {
+static int write_tree(const char *tree, const char *out_path, uint64_t epoch, int zstd_level) {
         struct tar_writer w = { .tree = tree, .epoch = epoch, .buf_size = 1024 * 1024 };
         int r = 0;
 
@@ -278,5 +279,21 @@ out:
         id_names_free(&w.users);
         id_names_free(&w.groups);
         free(w.buf);
+        return r;
+}
+
+int tarball_write_tree(const char *tree, const char *out_path, uint64_t epoch, int zstd_level) {
+        /* pax headers are UTF-8.  In the C locale libarchive cannot
+         * convert a non-ASCII name (Debian's are UTF-8: ca-certificates
+         * has some) and marks the header "hdrcharset=BINARY", which GNU tar
+         * warns about.  A UTF-8 locale for this thread only (uselocale,
+         * no process state) makes the conversion the identity. */
+        locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+        locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+        int r = write_tree(tree, out_path, epoch, zstd_level);
+        if (utf8) {
+                uselocale(old);
+                freelocale(utf8);
+        }
         return r;
 }
