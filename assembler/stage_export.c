@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* export: turns the assembled raw disk into the requested formats.
+/* export: turns the assembled raw disk (raw, vhd, vhd-dynamic, qcow2) and
+ * the configured tree (tar: lib/tarball.c; iso: export_iso.c) into the
+ * requested formats.
  * Every artifact is written inside the work directory under a temporary
  * name and registered with build_add_artifact(); cmd_build renames them
  * all once the build succeeded. */
