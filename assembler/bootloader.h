@@ -26,3 +26,8 @@ int template_expand(const char *template, const char *const *keys, const char *c
  *  core.img's first sector (diskboot) blocklist = core_lba + 1, sectors - 1. */
 int grub_patch_mbr(uint8_t mbr[512], const uint8_t *boot_img, size_t boot_img_size, uint64_t core_lba);
 int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba);
+
+/* argv prefix (strv) that runs the image's own grub-mkimage through the
+ * image's dynamic loader (so the tool matches the image's modules), or
+ * the host's when the image's cannot run here; *ret_which says which. */
+char **grub_mkimage_command(const char *tree, const char **ret_which);

@@ -296,7 +296,7 @@ int bootloader_prepare_tree(struct build_ctx *ctx) {
 
 /* argv prefix that runs the image's grub-mkimage (see the top comment),
  * or the host's.  Returns the strv; *ret_which says which. */
-static char **grub_mkimage_command(const char *tree, const char **ret_which) {
+char **grub_mkimage_command(const char *tree, const char **ret_which) {
         struct utsname u;
         _cleanup_free_ char *tool = path_join(tree, "usr/bin/grub-mkimage");
         _cleanup_free_ char *loader = path_join(tree, "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
@@ -472,6 +472,11 @@ int stage_bootloader(struct build_ctx *ctx) {
         int r;
         if (!bios && !uefi) {
                 log_info("bootloader: none (bootloader.bios and bootloader.uefi are false)");
+                return 0;
+        }
+        if (!ctx->raw_tmp) {
+                /* The ISO export makes its own boot images. */
+                log_info("bootloader: no disk image (no disk output enabled)");
                 return 0;
         }
         if (p->bootloader.secure_boot)

@@ -91,6 +91,12 @@ int stage_disk(struct build_ctx *ctx) {
         char a[32], b[32], o[256];
         int r;
 
+        /* Only tar and iso requested: no disk to assemble (stage_resolve
+         * leaves raw_tmp NULL). */
+        if (!ctx->raw_tmp) {
+                log_info("disk: none (no disk output enabled)");
+                return 0;
+        }
         /* stage_resolve filled the identities; the layout fills the geometry.
          * The specs are needed before the layout for the UUID check. */
         for (size_t i = 0; i < p->disk.n_partitions && i < ELEMENTSOF(plan->parts); i++)

@@ -136,3 +136,123 @@ int vhd_write_fixed(const char *src_path, const char *dst_path, uint64_t unix_ti
                 return log_error_errno(-errno, "fsync %s", dst_path);
         return 0;
 }
+
+uint32_t vhd_dynamic_header_checksum(const uint8_t h[VHD_DYN_HEADER_SIZE]) {
+        uint32_t sum = 0;
+        for (size_t i = 0; i < VHD_DYN_HEADER_SIZE; i++)
+                if (i < 36 || i >= 40)
+                        sum += h[i];
+        return ~sum;
+}
+
+void vhd_dynamic_header_build(uint8_t h[VHD_DYN_HEADER_SIZE], uint64_t table_offset, uint32_t max_table_entries,
+                              uint32_t block_size) {
+        memset(h, 0, VHD_DYN_HEADER_SIZE);
+        memcpy(h + 0, "cxsparse", 8);
+        put_be64(h + 8, UINT64_MAX);            /* data offset: unused */
+        put_be64(h + 16, table_offset);
+        put_be32(h + 24, 0x00010000);           /* header version 1.0 */
+        put_be32(h + 28, max_table_entries);
+        put_be32(h + 32, block_size);
+        /* no parent: parent id, time stamp, name and locators stay zero */
+        put_be32(h + 36, vhd_dynamic_header_checksum(h));
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off) {
+        const uint8_t *p = buf;
+        while (n > 0) {
+                ssize_t w = pwrite(fd, p, n, (off_t)off);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t)w;
+                off += (uint64_t)w;
+        }
+        return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+int vhd_write_dynamic(const char *src_path, const char *dst_path, uint64_t unix_timestamp,
+                      const uint8_t unique_id[16]) {
+        _cleanup_close_ int src = open(src_path, O_RDONLY | O_CLOEXEC);
+        if (src < 0)
+                return log_error_errno(-errno, "open %s", src_path);
+        struct stat st;
+        if (fstat(src, &st) < 0)
+                return log_error_errno(-errno, "stat %s", src_path);
+        uint64_t size = (uint64_t)st.st_size;
+        if (size == 0 || size % MiB != 0) {
+                log_error("%s: size %llu is not a multiple of 1 MiB, which Azure requires of a VHD",
+                          src_path, (unsigned long long)size);
+                return -EINVAL;
+        }
+        uint64_t n_blocks = (size + VHD_DYN_BLOCK_SIZE - 1) / VHD_DYN_BLOCK_SIZE;
+        if (n_blocks > UINT32_MAX / 2)
+                return log_error_errno(-EFBIG, "%s: too large for a dynamic VHD", src_path);
+        const uint64_t table_offset = VHD_FOOTER_SIZE + VHD_DYN_HEADER_SIZE;
+        const uint64_t table_bytes = ALIGN_UP(n_blocks * 4, 512);
+        /* Each block: its sector bitmap (one bit per 512-byte sector,
+         * padded to a sector), then the data. */
+        const uint64_t bitmap_bytes = ALIGN_UP(VHD_DYN_BLOCK_SIZE / 512 / 8, 512);
+
+        _cleanup_close_ int dst = open(dst_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (dst < 0)
+                return log_error_errno(-errno, "create %s", dst_path);
+        uint8_t footer[VHD_FOOTER_SIZE], header[VHD_DYN_HEADER_SIZE];
+        vhd_footer_build(footer, size, VHD_TYPE_DYNAMIC, VHD_FOOTER_SIZE, unix_timestamp, unique_id);
+        vhd_dynamic_header_build(header, table_offset, (uint32_t)n_blocks, VHD_DYN_BLOCK_SIZE);
+
+        _cleanup_free_ uint8_t *bat = xmalloc(table_bytes);
+        memset(bat, 0xff, table_bytes);
+        _cleanup_free_ uint8_t *block = xmalloc(bitmap_bytes + VHD_DYN_BLOCK_SIZE);
+        memset(block, 0, bitmap_bytes);
+        memset(block, 0xff, VHD_DYN_BLOCK_SIZE / 512 / 8);
+        uint8_t *data = block + bitmap_bytes;
+        uint64_t next = table_offset + table_bytes, allocated = 0;
+        int r;
+
+        for (uint64_t b = 0; b < n_blocks; b++) {
+                uint64_t off = b * VHD_DYN_BLOCK_SIZE;
+                size_t len = (size_t)MIN((uint64_t)VHD_DYN_BLOCK_SIZE, size - off);
+                /* Skip holes without reading them. */
+                off_t d = lseek(src, (off_t)off, SEEK_DATA);
+                if (d < 0 && errno == ENXIO)
+                        break;                  /* nothing but a hole from here on */
+                if (d >= 0 && (uint64_t)d >= off + len) {
+                        b = (uint64_t)d / VHD_DYN_BLOCK_SIZE - 1;
+                        continue;
+                }
+                memset(data, 0, VHD_DYN_BLOCK_SIZE);
+                for (size_t got = 0; got < len;) {
+                        ssize_t n = pread(src, data + got, len - got, (off_t)(off + got));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                return log_error_errno(n < 0 ? -errno : -EIO, "read %s", src_path);
+                        got += (size_t)n;
+                }
+                if (all_zero(data, len))
+                        continue;
+                put_be32(bat + b * 4, (uint32_t)(next / 512));
+                if ((r = pwrite_full(dst, block, bitmap_bytes + VHD_DYN_BLOCK_SIZE, next)) < 0)
+                        return log_error_errno(r, "write %s", dst_path);
+                next += bitmap_bytes + VHD_DYN_BLOCK_SIZE;
+                allocated++;
+        }
+        if ((r = pwrite_full(dst, footer, sizeof(footer), 0)) < 0 ||
+            (r = pwrite_full(dst, header, sizeof(header), VHD_FOOTER_SIZE)) < 0 ||
+            (r = pwrite_full(dst, bat, table_bytes, table_offset)) < 0 ||
+            (r = pwrite_full(dst, footer, sizeof(footer), next)) < 0)
+                return log_error_errno(r, "write %s", dst_path);
+        if (fsync(dst) < 0)
+                return log_error_errno(-errno, "fsync %s", dst_path);
+        log_debug("vhd: dynamic, %llu of %llu blocks allocated", (unsigned long long)allocated,
+                  (unsigned long long)n_blocks);
+        return 0;
+}

@@ -46,3 +46,20 @@ int vhd_footer_parse(const uint8_t footer[VHD_FOOTER_SIZE], struct vhd_footer_in
  * a multiple of 1 MiB (Azure's requirement). */
 int vhd_write_fixed(const char *src_path, const char *dst_path, uint64_t unix_timestamp,
                     const uint8_t unique_id[16]);
+
+/* The dynamic VHD header ("cxsparse", 1024 bytes, after the footer copy). */
+#define VHD_DYN_HEADER_SIZE 1024
+#define VHD_DYN_BLOCK_SIZE (UINT32_C(2) * 1024 * 1024)
+#define VHD_BAT_UNUSED UINT32_C(0xffffffff)
+void vhd_dynamic_header_build(uint8_t out[VHD_DYN_HEADER_SIZE], uint64_t table_offset, uint32_t max_table_entries,
+                              uint32_t block_size);
+/* One's complement of the byte sum with the checksum field (36..39) as zero. */
+uint32_t vhd_dynamic_header_checksum(const uint8_t h[VHD_DYN_HEADER_SIZE]);
+
+/* Writes a dynamic VHD at dst_path (created or truncated) from the raw
+ * image at src_path: footer copy, dynamic header, BAT, then one 2 MiB block
+ * (with its sector bitmap, all sectors present) for each block of the raw
+ * image that is not all zeros, then the footer.  Holes of the raw image
+ * are skipped without reading them.  Size rules as vhd_write_fixed. */
+int vhd_write_dynamic(const char *src_path, const char *dst_path, uint64_t unix_timestamp,
+                      const uint8_t unique_id[16]);

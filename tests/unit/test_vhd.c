@@ -112,6 +112,75 @@ static void test_qemu_img_agrees(void **state) {
         rm_rf(dir);
 }
 
+static void test_dynamic_header(void **state) {
+        uint8_t h[VHD_DYN_HEADER_SIZE];
+        vhd_dynamic_header_build(h, 1536, 32, VHD_DYN_BLOCK_SIZE);
+        assert_memory_equal(h, "cxsparse", 8);
+        assert_int_equal(h[28] << 24 | h[29] << 16 | h[30] << 8 | h[31], 32);
+        uint32_t stored = (uint32_t)h[36] << 24 | (uint32_t)h[37] << 16 | (uint32_t)h[38] << 8 | h[39];
+        assert_int_equal(stored, vhd_dynamic_header_checksum(h));
+}
+
+/* A dynamic VHD: qemu-img check finds no errors, compare equals the raw
+ * image, and only the blocks with data are allocated (the file is small
+ * even though it is not sparse). */
+static void test_dynamic_qemu_img_agrees(void **state) {
+        _cleanup_free_ char *qemu_img = find_program("qemu-img");
+        if (!qemu_img)
+                skip();
+        char dir[] = "/tmp/slipway-vhd-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *raw = path_join(dir, "d.raw"), *vhd = path_join(dir, "d.vhd");
+        int fd = open(raw, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, 65 * MiB), 0);   /* odd: the last block is half a block */
+        char block[4096];
+        for (size_t i = 0; i < sizeof(block); i++)
+                block[i] = (char)(i * 7 + 1);
+        char zeros[8192] = { 0 };
+        assert_int_equal(pwrite(fd, block, sizeof(block), 0), (ssize_t)sizeof(block));
+        assert_int_equal(pwrite(fd, block, sizeof(block), 33 * MiB + 512), (ssize_t)sizeof(block));
+        /* written zeros (not a hole) must not allocate a block */
+        assert_int_equal(pwrite(fd, zeros, sizeof(zeros), 40 * MiB), (ssize_t)sizeof(zeros));
+        assert_int_equal(pwrite(fd, block, sizeof(block), 65 * MiB - 4096), (ssize_t)sizeof(block));
+        close(fd);
+
+        uint8_t id[16] = { 4, 5, 6 };
+        assert_int_equal(vhd_write_dynamic(raw, vhd, VHD_EPOCH_OFFSET + 5, id), 0);
+        struct stat st;
+        assert_int_equal(stat(vhd, &st), 0);
+        /* footer copy + header + BAT (33 entries, one sector) + 3 blocks + footer */
+        assert_true(st.st_size == (off_t)(512 + 1024 + 512 + 3 * (512 + 2 * MiB) + 512));
+
+        _cleanup_free_ char *out = NULL;
+        char *info[] = { "qemu-img", "info", "--output=json", "-f", "vpc", vhd, NULL };
+        assert_int_equal(run_command(info, &(struct run_opts){ .capture_stdout = true, .out = &out }), 0);
+        struct json_object *j = json_tokener_parse(out), *v;
+        assert_non_null(j);
+        assert_true(json_object_object_get_ex(j, "virtual-size", &v));
+        assert_true(json_object_get_int64(v) == (int64_t)(65 * MiB));
+        json_object_put(j);
+        /* footer at the start and at the end, both "dynamic" */
+        uint8_t f[VHD_FOOTER_SIZE];
+        struct vhd_footer_info fi;
+        fd = open(vhd, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, f, sizeof(f), 0), (ssize_t)sizeof(f));
+        assert_int_equal(vhd_footer_parse(f, &fi), 0);
+        assert_int_equal(fi.disk_type, VHD_TYPE_DYNAMIC);
+        assert_true(fi.data_offset == 512);
+        assert_int_equal(pread(fd, f, sizeof(f), st.st_size - 512), (ssize_t)sizeof(f));
+        assert_int_equal(vhd_footer_parse(f, &fi), 0);
+        assert_int_equal(fi.disk_type, VHD_TYPE_DYNAMIC);
+        close(fd);
+
+        /* (qemu-img check does not support vpc: compare reads every block
+         * through the BAT, which is the check that matters) */
+        char *cmp[] = { "qemu-img", "compare", "-f", "raw", "-F", "vpc", raw, vhd, NULL };
+        assert_int_equal(run_command(cmp, &(struct run_opts){ .quiet = true }), 0);
+        rm_rf(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_chs_small),
@@ -120,6 +189,8 @@ int main(void) {
                 cmocka_unit_test(test_footer_roundtrip),
                 cmocka_unit_test(test_refuses_unaligned),
                 cmocka_unit_test(test_qemu_img_agrees),
+                cmocka_unit_test(test_dynamic_header),
+                cmocka_unit_test(test_dynamic_qemu_img_agrees),
         };
         return cmocka_run_group_tests_name("vhd", tests, NULL, NULL);
 }
