@@ -5,7 +5,7 @@ DATADIR ?= $(PREFIX)/share/slipway
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c zlib
+PKGS    := libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c zlib com_err
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
