@@ -377,7 +377,7 @@ static bool dir_has_prefix(struct ext4_reader *e, const char *dir, const char *p
 
 /* The last datasource_list in cloud.cfg then cloud.cfg.d/NN.cfg (later files
  * win), or NULL: cloud-init's built-in default list, which includes Azure. */
-static char *cloud_datasource_list(struct ext4_reader *e) {
+static char *cloud_datasource_list(struct ext4_reader *e, char **ret_file) {
         char *found = NULL;
         _cleanup_strv_free_ char **files = NULL;
         strv_push(&files, "/etc/cloud/cloud.cfg");
@@ -413,6 +413,8 @@ static char *cloud_datasource_list(struct ext4_reader *e) {
                         }
                         free(found);
                         found = TAKE_PTR(v);
+                        free(*ret_file);
+                        *ret_file = xstrdup(files[i]);
                 }
         }
         return found;
@@ -431,7 +433,8 @@ static void rule_agent(struct ext4_reader *e, struct azure_report *rep) {
                      dir_has_prefix(e, "/etc/systemd/system/multi-user.target.wants", "cloud-init");
         bool ci_disabled = ext4_exists(e, "/etc/cloud/cloud-init.disabled");
         if (ci && ci_on && !ci_disabled) {
-                _cleanup_free_ char *ds = cloud_datasource_list(e);
+                _cleanup_free_ char *file = NULL;
+                _cleanup_free_ char *ds = cloud_datasource_list(e, &file);
                 if (!ds)
                         azure_report_add(rep, "provisioning.agent", RULE_PASS, SRC_GENERIC, "cloud-init enabled; default datasource list (includes Azure)");
                 else if (strstr(ds, "Azure"))
@@ -439,7 +442,7 @@ static void rule_agent(struct ext4_reader *e, struct azure_report *rep) {
                 else if (waagent && waagent_on)
                         azure_report_add(rep, "provisioning.agent", RULE_PASS, SRC_GENERIC, "walinuxagent enabled (cloud-init lacks the Azure datasource)");
                 else
-                        azure_report_add(rep, "provisioning.agent", RULE_FAIL, SRC_GENERIC, "cloud-init's datasource_list lacks Azure: %.80s", ds);
+                        azure_report_add(rep, "provisioning.agent", RULE_FAIL, SRC_GENERIC, "cloud-init's datasource_list lacks Azure (%s: %.60s)", file, ds);
         } else if (waagent && waagent_on)
                 azure_report_add(rep, "provisioning.agent", RULE_PASS, SRC_GENERIC, "walinuxagent installed and enabled");
         else if (ci)

@@ -96,6 +96,8 @@ static errcode_t image_io_open(const char *name, int flags, io_channel *channel)
 int ext4_reader_open(struct image_reader *image, uint64_t offset, uint64_t size, struct ext4_reader **ret) {
         _cleanup_free_ char *name = xasprintf("image-reader:%p:%" PRIu64 ":%" PRIu64, (void *)image, offset, size);
         ext2_filsys fs = NULL;
+        /* For error_message(); registering twice is a no-op. */
+        initialize_ext2_error_table();
         errcode_t err = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0, &image_io_manager, &fs);
         if (err) {
                 log_error("%s: cannot open the ext4 filesystem at byte %" PRIu64 ": %s", image->path, offset, error_message(err));

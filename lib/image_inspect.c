@@ -40,8 +40,20 @@ static int read_partition_table(struct image_reader *r, struct image_info *info)
         fdisk_disable_dialogs(cxt, 1);
         int k = fdisk_assign_device_by_fd(cxt, fd, r->path, 1);
         if (k < 0 || !fdisk_has_label(cxt)) {
-                /* No partition table: maybe a bare filesystem. */
                 fdisk_unref_context(cxt);
+                /* A GPT signature or a protective MBR that libfdisk could not
+                 * read is a damaged table, not a bare filesystem. */
+                uint8_t lba[1024] = { 0 };
+                size_t n = (size_t)MIN(r->size, (uint64_t)sizeof lba);
+                k = image_pread(r, lba, n, 0);
+                if (k < 0)
+                        return k;
+                bool pmbr = lba[510] == 0x55 && lba[511] == 0xaa && lba[446 + 4] == 0xee;
+                if (pmbr || memcmp(lba + 512, "EFI PART", 8) == 0) {
+                        log_error("%s: GPT found but unreadable (truncated image or corrupt partition table)", r->path);
+                        return -EBADMSG;
+                }
+                /* No partition table: maybe a bare filesystem. */
                 return 0;
         }
         uint64_t sector = fdisk_get_sector_size(cxt);
@@ -85,6 +97,14 @@ static int read_partition_table(struct image_reader *r, struct image_info *info)
                 fdisk_unref_table(tb);
         }
         fdisk_unref_context(cxt);
+        /* libfdisk falls back to the protective MBR when the GPT behind it is
+         * unreadable: that is a damaged (or truncated) GPT disk. */
+        if (strcmp(info->table, "dos") == 0)
+                for (size_t i = 0; i < info->n_partitions; i++)
+                        if (info->partitions[i].type && strcmp(info->partitions[i].type, "0xee") == 0) {
+                                log_error("%s: protective MBR but no readable GPT (truncated image or corrupt GPT header/entries)", r->path);
+                                return -EBADMSG;
+                        }
         /* A partition outside the disk is a corrupt table (or a truncated image). */
         for (size_t i = 0; i < info->n_partitions; i++) {
                 struct partition_info *p = &info->partitions[i];
