@@ -348,6 +348,11 @@ int image_inspect(struct image_reader *r, struct image_info *info) {
                 k = inspect_iso(r, info);
                 if (k < 0)
                         return k;
+                /* slipway's ISOs are live media: one that cannot boot is broken. */
+                if (!info->eltorito) {
+                        log_error("%s: ISO 9660 image without an El Torito boot record: not bootable", r->path);
+                        return -EBADMSG;
+                }
         }
         k = inspect_boot(r, info);
         if (k < 0)
