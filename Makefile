@@ -32,7 +32,8 @@ DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev 
 	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
-	dpkg-dev apt-utils dnf rpm createrepo-c jq
+	dpkg-dev apt-utils dnf rpm createrepo-c jq \
+	libguestfs-tools linux-image-cloud-amd64
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:
