@@ -398,7 +398,6 @@ void image_info_done(struct image_info *info) {
         free(info->os_pretty_name);
         strv_free(info->kernels);
         free(info->iso_volume_id);
-        free(info->iso_volume_id == NULL ? NULL : NULL);
         memset(info, 0, sizeof *info);
 }
 
