@@ -5,7 +5,7 @@ DATADIR ?= $(PREFIX)/share/slipway
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c
+PKGS    := libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c zlib com_err
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -29,10 +29,11 @@ SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(patsubst %.c,build/san/%.o,$(filter-o
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once, only when something is missing).
 DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
-	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev
+	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
-	dpkg-dev apt-utils dnf rpm createrepo-c jq chromium python3-jsonschema
+	dpkg-dev apt-utils dnf rpm createrepo-c jq chromium python3-jsonschema \
+	libguestfs-tools linux-image-cloud-amd64
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+#include "ext4_reader.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+/* libext2fs opens a filesystem by name through an io_manager; the name is
+ * the only thing it passes to open().  Ours carries the image_reader's
+ * address and the partition's offset ("image-reader:<ptr>:<offset>:<size>"),
+ * which keeps the manager free of global state. */
+struct image_io {
+        struct image_reader *image;
+        uint64_t offset, size;
+};
+
+static errcode_t image_io_open(const char *name, int flags, io_channel *channel);
+
+static errcode_t image_io_close(io_channel ch) {
+        if (--ch->refcount > 0)
+                return 0;
+        free(ch->private_data);
+        free(ch->name);
+        free(ch);
+        return 0;
+}
+
+static errcode_t image_io_set_blksize(io_channel ch, int blksize) {
+        ch->block_size = blksize;
+        return 0;
+}
+
+static errcode_t image_io_read_blk64(io_channel ch, unsigned long long block, int count, void *data) {
+        struct image_io *io = ch->private_data;
+        /* A negative count is a byte count (libext2fs's convention). */
+        uint64_t bytes = count < 0 ? (uint64_t)-(int64_t)count : (uint64_t)count * (uint64_t)ch->block_size;
+        uint64_t at = block * (uint64_t)ch->block_size;
+        if (at > io->size || bytes > io->size - at)
+                return EXT2_ET_LLSEEK_FAILED;
+        if (image_pread(io->image, data, (size_t)bytes, io->offset + at) < 0)
+                return EXT2_ET_SHORT_READ;
+        return 0;
+}
+
+static errcode_t image_io_read_blk(io_channel ch, unsigned long block, int count, void *data) {
+        return image_io_read_blk64(ch, block, count, data);
+}
+
+static errcode_t image_io_write_blk64(io_channel ch, unsigned long long block, int count, const void *data) {
+        return EXT2_ET_RO_FILSYS;
+}
+static errcode_t image_io_write_blk(io_channel ch, unsigned long block, int count, const void *data) {
+        return EXT2_ET_RO_FILSYS;
+}
+static errcode_t image_io_flush(io_channel ch) { return 0; }
+static errcode_t image_io_set_option(io_channel ch, const char *option, const char *arg) { return EXT2_ET_INVALID_ARGUMENT; }
+
+static struct struct_io_manager image_io_manager = {
+        .magic = EXT2_ET_MAGIC_IO_MANAGER,
+        .name = "slipway image_reader",
+        .open = image_io_open,
+        .close = image_io_close,
+        .set_blksize = image_io_set_blksize,
+        .read_blk = image_io_read_blk,
+        .write_blk = image_io_write_blk,
+        .flush = image_io_flush,
+        .set_option = image_io_set_option,
+        .read_blk64 = image_io_read_blk64,
+        .write_blk64 = image_io_write_blk64,
+};
+
+static errcode_t image_io_open(const char *name, int flags, io_channel *channel) {
+        void *ptr = NULL;
+        uint64_t offset, size;
+        if (flags & IO_FLAG_RW)
+                return EXT2_ET_RO_FILSYS;
+        if (sscanf(name, "image-reader:%p:%" SCNu64 ":%" SCNu64, &ptr, &offset, &size) != 3 || !ptr)
+                return EXT2_ET_BAD_DEVICE_NAME;
+        struct image_io *io = xcalloc(1, sizeof *io);
+        io->image = ptr;
+        io->offset = offset;
+        io->size = size;
+        io_channel ch = xcalloc(1, sizeof *ch);
+        ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+        ch->manager = &image_io_manager;
+        ch->name = xstrdup(name);
+        ch->block_size = 1024;
+        ch->refcount = 1;
+        ch->private_data = io;
+        *channel = ch;
+        return 0;
+}
+
+int ext4_reader_open(struct image_reader *image, uint64_t offset, uint64_t size, struct ext4_reader **ret) {
+        _cleanup_free_ char *name = xasprintf("image-reader:%p:%" PRIu64 ":%" PRIu64, (void *)image, offset, size);
+        ext2_filsys fs = NULL;
+        /* For error_message(); registering twice is a no-op. */
+        initialize_ext2_error_table();
+        errcode_t err = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0, &image_io_manager, &fs);
+        if (err) {
+                log_error("%s: cannot open the ext4 filesystem at byte %" PRIu64 ": %s", image->path, offset, error_message(err));
+                return -EBADMSG;
+        }
+        struct ext4_reader *e = xcalloc(1, sizeof *e);
+        e->fs = fs;
+        e->image = image;
+        e->offset = offset;
+        *ret = e;
+        return 0;
+}
+
+void ext4_reader_free(struct ext4_reader *e) {
+        if (!e)
+                return;
+        if (e->fs)
+                ext2fs_close_free(&e->fs);
+        free(e);
+}
+
+int ext4_lookup(struct ext4_reader *e, const char *path, ext2_ino_t *ret_ino, struct ext2_inode_large *ret_inode) {
+        ext2_ino_t ino;
+        while (*path == '/')
+                path++;
+        if (*path == 0)
+                ino = EXT2_ROOT_INO;
+        else {
+                errcode_t err = ext2fs_namei_follow(e->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+                if (err == EXT2_ET_FILE_NOT_FOUND || err == EXT2_ET_NO_DIRECTORY)
+                        return -ENOENT;
+                if (err == EXT2_ET_SYMLINK_LOOP)
+                        return -ELOOP;
+                if (err) {
+                        log_error("%s: ext4: cannot look up /%s: %s", e->image->path, path, error_message(err));
+                        return -EBADMSG;
+                }
+        }
+        if (ret_inode) {
+                memset(ret_inode, 0, sizeof *ret_inode);
+                errcode_t err = ext2fs_read_inode_full(e->fs, ino, (struct ext2_inode *)ret_inode, sizeof *ret_inode);
+                if (err) {
+                        log_error("%s: ext4: cannot read inode %u (/%s): %s", e->image->path, ino, path, error_message(err));
+                        return -EBADMSG;
+                }
+        }
+        if (ret_ino)
+                *ret_ino = ino;
+        return 0;
+}
+
+bool ext4_exists(struct ext4_reader *e, const char *path) {
+        return ext4_lookup(e, path, NULL, NULL) == 0;
+}
+
+int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **ret, size_t *ret_len) {
+        ext2_ino_t ino;
+        struct ext2_inode_large inode;
+        int r = ext4_lookup(e, path, &ino, &inode);
+        if (r < 0)
+                return r;
+        if (!LINUX_S_ISREG(inode.i_mode))
+                return -EISDIR;
+        uint64_t size = EXT2_I_SIZE(&inode);
+        if (size > max)
+                return -EFBIG;
+        ext2_file_t f;
+        errcode_t err = ext2fs_file_open2(e->fs, ino, (struct ext2_inode *)&inode, 0, &f);
+        if (err) {
+                log_error("%s: ext4: cannot open %s: %s", e->image->path, path, error_message(err));
+                return -EBADMSG;
+        }
+        _cleanup_free_ char *buf = xmalloc((size_t)size + 1);
+        uint64_t done = 0;
+        while (done < size) {
+                unsigned got = 0;
+                unsigned want = (unsigned)MIN(size - done, (uint64_t)(16 * MiB));
+                err = ext2fs_file_read(f, buf + done, want, &got);
+                if (err || got == 0)
+                        break;
+                done += got;
+        }
+        ext2fs_file_close(f);
+        if (err || done != size) {
+                log_error("%s: ext4: cannot read %s: %s", e->image->path, path, err ? error_message(err) : "short read");
+                return -EBADMSG;
+        }
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = (size_t)size;
+        return 0;
+}
+
+static int collect_name(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset, int blocksize, char *buf, void *priv) {
+        char ***names = priv;
+        int len = ext2fs_dirent_name_len(dirent);
+        if ((len == 1 && dirent->name[0] == '.') || (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
+                return 0;
+        _cleanup_free_ char *n = xstrndup(dirent->name, (size_t)len);
+        strv_push(names, n);
+        return 0;
+}
+
+int ext4_list_dir(struct ext4_reader *e, const char *path, char ***ret) {
+        ext2_ino_t ino;
+        struct ext2_inode_large inode;
+        int r = ext4_lookup(e, path, &ino, &inode);
+        if (r < 0)
+                return r;
+        if (!LINUX_S_ISDIR(inode.i_mode))
+                return -ENOTDIR;
+        char **names = xcalloc(1, sizeof(char *));
+        errcode_t err = ext2fs_dir_iterate2(e->fs, ino, 0, NULL, collect_name, &names);
+        if (err) {
+                strv_free(names);
+                log_error("%s: ext4: cannot list %s: %s", e->image->path, path, error_message(err));
+                return -EBADMSG;
+        }
+        strv_sort(names);
+        *ret = names;
+        return 0;
+}
+
+int ext4_readlink(struct ext4_reader *e, const char *path, char **ret) {
+        ext2_ino_t dir_ino, ino;
+        _cleanup_free_ char *p = xstrdup(path), *parent = NULL;
+        char *slash = strrchr(p, '/');
+        const char *base = p;
+        if (slash) {
+                *slash = 0;
+                parent = xstrdup(*p ? p : "/");
+                base = slash + 1;
+        } else
+                parent = xstrdup("/");
+        int r = ext4_lookup(e, parent, &dir_ino, NULL);
+        if (r < 0)
+                return r;
+        errcode_t err = ext2fs_namei(e->fs, EXT2_ROOT_INO, dir_ino, base, &ino);
+        if (err)
+                return -ENOENT;
+        struct ext2_inode_large inode;
+        memset(&inode, 0, sizeof inode);
+        if (ext2fs_read_inode_full(e->fs, ino, (struct ext2_inode *)&inode, sizeof inode))
+                return -EBADMSG;
+        if (!LINUX_S_ISLNK(inode.i_mode))
+                return -EINVAL;
+        uint64_t size = EXT2_I_SIZE(&inode);
+        if (size == 0 || size > 4096)
+                return -EBADMSG;
+        /* Fast symlinks keep the target in i_block; others (and inline data)
+         * read like a file. */
+        if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
+                *ret = xstrndup((const char *)inode.i_block, (size_t)size);
+                return 0;
+        }
+        ext2_file_t f;
+        if (ext2fs_file_open2(e->fs, ino, (struct ext2_inode *)&inode, 0, &f))
+                return -EBADMSG;
+        char *buf = xcalloc(1, (size_t)size + 1);
+        unsigned got = 0;
+        err = ext2fs_file_read(f, buf, (unsigned)size, &got);
+        ext2fs_file_close(f);
+        if (err || got != size) {
+                free(buf);
+                return -EBADMSG;
+        }
+        *ret = buf;
+        return 0;
+}
