@@ -40,7 +40,12 @@ static int child_main(const char *tree, char *const argv[], const struct chroot_
         int r;
         if ((r = mount_into(tree, "dev", "/dev", NULL, MS_BIND | MS_REC)) < 0 ||
             (r = mount_into(tree, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0 ||
-            (r = mount_into(tree, "sys", "/sys", NULL, MS_BIND | MS_REC | MS_RDONLY)) < 0)
+            (r = mount_into(tree, "sys", "/sys", NULL, MS_BIND | MS_REC | MS_RDONLY)) < 0 ||
+            /* A booted system has a tmpfs on /run: what tools write there
+             * (blkid's cache, locks) must not land in the image, where it
+             * would differ between a build that ran them and one that reused
+             * their cached result. */
+            (r = mount_into(tree, "run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV)) < 0)
                 return r;
         struct run_opts ro = {
                 .chroot_dir = tree,
