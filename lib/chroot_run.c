@@ -40,7 +40,12 @@ static int child_main(const char *tree, char *const argv[], const struct chroot_
         int r;
         if ((r = mount_into(tree, "dev", "/dev", NULL, MS_BIND | MS_REC)) < 0 ||
             (r = mount_into(tree, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0 ||
-            (r = mount_into(tree, "sys", "/sys", NULL, MS_BIND | MS_REC | MS_RDONLY)) < 0)
+            (r = mount_into(tree, "sys", "/sys", NULL, MS_BIND | MS_REC | MS_RDONLY)) < 0 ||
+            /* A booted system has a tmpfs on /run: what tools write there
+             * (blkid's cache, locks) must not land in the image, where it
+             * would differ between a build that ran them and one that reused
+             * their cached result. */
+            (r = mount_into(tree, "run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV)) < 0)
                 return r;
         struct run_opts ro = {
                 .chroot_dir = tree,
@@ -98,11 +103,25 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
         if (pipefd[1] >= 0)
                 close(pipefd[1]);
 
+        /* The child is not one of spawn's registered groups, so a SIGINT
+         * sent to slipway alone (not to the terminal's whole group) does not
+         * reach it: pass it on.  Our handler is installed without
+         * SA_RESTART, so read() and waitpid() return EINTR when it runs. */
+        bool forwarded = false;
+#define FORWARD_INTERRUPT()                                     \
+        do {                                                    \
+                if (!forwarded && spawn_interrupted()) {        \
+                        kill(pid, SIGTERM);                     \
+                        forwarded = true;                       \
+                }                                               \
+        } while (0)
+
         char *out = NULL;
         size_t len = 0, cap = 0;
         if (capture) {
                 char buf[16384];
                 for (;;) {
+                        FORWARD_INTERRUPT();
                         ssize_t k = read(pipefd[0], buf, sizeof(buf));
                         if (k < 0 && errno == EINTR)
                                 continue;
@@ -119,8 +138,12 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
         }
 
         int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
+        for (;;) {
+                FORWARD_INTERRUPT();
+                if (waitpid(pid, &status, 0) >= 0 || errno != EINTR)
+                        break;
+        }
+#undef FORWARD_INTERRUPT
         if (capture) {
                 if (!out)
                         out = xcalloc(1, 1);
