@@ -58,6 +58,7 @@ int stage_disk(struct build_ctx *ctx);
 int stage_bootloader(struct build_ctx *ctx);
 int stage_export(struct build_ctx *ctx);
 int stage_report(struct build_ctx *ctx);
+int stage_verify(struct build_ctx *ctx);
 
 /* Records a change made to the tree in build.json's "changes". */
 void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path);

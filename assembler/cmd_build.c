@@ -79,6 +79,7 @@ static const struct {
         { "bootloader", stage_bootloader },
         { "export", stage_export },
         { "report", stage_report },
+        { "verify", stage_verify },
 };
 
 static int run_stages(struct build_ctx *ctx) {

@@ -14,5 +14,5 @@ build_rootfs_driver() {
 	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter "${flags[@]}" \
 		-I"$ROOT/lib" -I"$ROOT/assembler" $(pkg-config --cflags json-c libarchive) \
 		-o "$out" "$ROOT/tests/integration/rootfs-driver.c" "${objs[@]/#/$ROOT/}" \
-		$(pkg-config --libs libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c) >&2
+		$(pkg-config --libs libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c zlib com_err) >&2
 }
