@@ -130,15 +130,17 @@ int stage_report(struct build_ctx *ctx) {
         size_t cap = 4096, len = 0;
         _cleanup_free_ char *sums = xmalloc(cap);
         sums[0] = '\0';
+        _cleanup_free_ char (*hexes)[65] = xcalloc(n_images ? n_images : 1, sizeof(*hexes));
+        size_t failed = 0;
+        r = sha256_files_hex(ctx->artifacts, n_images, hexes, &failed);
+        if (r < 0) {
+                json_object_put(arts);
+                json_object_put(size_arts);
+                return log_error_errno(r, "checksum %s", ctx->artifacts[failed]);
+        }
         for (size_t i = 0; i < n_images; i++) {
-                char hex[65];
+                const char *hex = hexes[i];
                 uint64_t alloc = 0, apparent = 0;
-                r = sha256_file_hex(ctx->artifacts[i], hex);
-                if (r < 0) {
-                        json_object_put(arts);
-                        json_object_put(size_arts);
-                        return log_error_errno(r, "checksum %s", ctx->artifacts[i]);
-                }
                 (void)file_allocated_bytes(ctx->artifacts[i], &alloc, &apparent);
                 const char *name = base_name(ctx->artifact_finals[i]);
                 struct json_object *a = json_object_new_object();

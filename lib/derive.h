@@ -20,3 +20,6 @@ uint32_t derive_u32(const struct derive_ctx *d, const char *purpose);
 void sha256_hex(const void *data, size_t len, char out[65]);
 /* SHA-256 of a file; 0 or negative errno. */
 int sha256_file_hex(const char *path, char out[65]);
+/* SHA-256 of several files, in parallel on the available cores.  0, or the
+ * first negative errno (and the index of that file in *ret_failed). */
+int sha256_files_hex(char *const *paths, size_t n, char (*out)[65], size_t *ret_failed);
