@@ -29,7 +29,8 @@ SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(patsubst %.c,build/san/%.o,$(filter-o
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once, only when something is missing).
 DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
-	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev
+	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev \
+	clang libclang-rt-14-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
 	dpkg-dev apt-utils dnf rpm createrepo-c jq chromium python3-jsonschema \
@@ -69,6 +70,13 @@ build/unit/%: tests/unit/%.c $(SAN_OBJ) $(HDRS)
 	@mkdir -p build/unit
 	@echo "  LD/SAN  $@"
 	@$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
+
+# libFuzzer target for inspect's parsers (clang; run by tests/integration/test-fuzz-inspect).
+build/fuzz/fuzz_inspect: tests/fuzz/fuzz_inspect.c $(LIB_SRC) $(HDRS)
+	@mkdir -p build/fuzz
+	@echo "  FUZZ    $@"
+	@clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_inspect.c $(LIB_SRC) $(PKG_LIBS)
 
 install: build/slipway
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)

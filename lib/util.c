@@ -73,6 +73,8 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 void strv_sort(char **l) {
+        if (!l) /* qsort() must not get NULL, even for zero elements */
+                return;
         qsort(l, strv_length(l), sizeof(char *), cmp_str);
 }
 
