@@ -268,3 +268,21 @@ int ext4_readlink(struct ext4_reader *e, const char *path, char **ret) {
         *ret = buf;
         return 0;
 }
+
+uint64_t ext4_df_used(ext2_filsys fs) {
+        /* Recomputed like the kernel without bigalloc, rather than read from
+         * s_overhead_clusters. */
+        uint64_t overhead = fs->super->s_first_data_block;
+        for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+                if (ext2fs_bg_has_super(fs, g))
+                        overhead += 1 + fs->desc_blocks + fs->super->s_reserved_gdt_blocks;
+                overhead += 2 + fs->inode_blocks_per_group;
+        }
+        if (ext2fs_has_feature_journal(fs->super) && fs->super->s_journal_inum) {
+                struct ext2_inode ji;
+                if (ext2fs_read_inode(fs, fs->super->s_journal_inum, &ji) == 0)
+                        overhead += EXT2_I_SIZE(&ji) / fs->blocksize;
+        }
+        uint64_t blocks = ext2fs_blocks_count(fs->super), free_blocks = ext2fs_free_blocks_count(fs->super);
+        return blocks > overhead + free_blocks ? (blocks - overhead - free_blocks) * (uint64_t)fs->blocksize : 0;
+}

@@ -30,3 +30,9 @@ int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **r
 int ext4_list_dir(struct ext4_reader *e, const char *path, char ***ret);
 /* A symlink's target. */
 int ext4_readlink(struct ext4_reader *e, const char *path, char **ret);
+
+/* Bytes in use the way df counts them in the booted system: statfs()
+ * leaves the filesystem's own overhead (superblock and descriptor backups,
+ * bitmaps, inode tables, the journal) out, as the kernel's
+ * ext4_calculate_overhead() does.  This is what budgets and inspect report. */
+uint64_t ext4_df_used(ext2_filsys fs);

@@ -203,6 +203,7 @@ static int read_os_info(struct image_info *info) {
         uint64_t bs = (uint64_t)EXT2_BLOCK_SIZE(fs->super);
         info->fs_size = ext2fs_blocks_count(fs->super) * bs;
         info->fs_used = (ext2fs_blocks_count(fs->super) - ext2fs_free_blocks_count(fs->super)) * bs;
+        info->fs_df_used = ext4_df_used(fs);
         return 0;
 }
 
@@ -465,6 +466,7 @@ json_object *image_info_to_json(const struct image_info *info) {
                 json_object_object_add(os, "package_db", json_object_new_string(info->package_count >= 0 ? "dpkg" : "unknown"));
                 json_object_object_add(os, "fs_size", json_object_new_int64((int64_t)info->fs_size));
                 json_object_object_add(os, "fs_used", json_object_new_int64((int64_t)info->fs_used));
+                json_object_object_add(os, "fs_df_used", json_object_new_int64((int64_t)info->fs_df_used));
                 json_object_object_add(o, "os", os);
         }
         return o;
@@ -506,7 +508,9 @@ void image_info_print(const struct image_info *info, FILE *out) {
                         fprintf(out, "packages:        %ld (dpkg)\n", info->package_count);
                 else
                         fprintf(out, "packages:        unknown (only dpkg databases are read)\n");
-                fprintf(out, "root fs used:    %s of %s\n", format_bytes(info->fs_used, b1), format_bytes(info->fs_size, b2));
+                char b3[32];
+                fprintf(out, "root fs used:    %s of %s as df shows it (%s with the filesystem's metadata)\n",
+                        format_bytes(info->fs_df_used, b3), format_bytes(info->fs_size, b2), format_bytes(info->fs_used, b1));
         }
 }
 

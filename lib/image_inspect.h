@@ -48,7 +48,8 @@ struct image_info {
         char *os_pretty_name;
         char **kernels;                 /* versions from /boot/vmlinuz-*, sorted */
         long package_count;             /* dpkg "install ok installed"; -1 unknown */
-        uint64_t fs_size, fs_used;
+        uint64_t fs_size, fs_used;     /* fs_used: blocks in use, metadata included */
+        uint64_t fs_df_used;            /* as df shows it in the booted system */
 
         /* ISO 9660 */
         char *iso_volume_id;

@@ -2,6 +2,7 @@
 /* size.json: a walk of the image tree, files mapped to packages through the
  * dpkg file lists, per-directory totals, the largest files; budgets. */
 #include "size_report.h"
+#include "ext4_reader.h"
 #include "log.h"
 #include "util.h"
 
@@ -443,27 +444,7 @@ int ext4_df_used_bytes(const char *image, uint64_t offset, uint64_t *ret) {
         errcode_t e = ext2fs_open2(image, opts, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
         if (e)
                 return log_error_errno(-EIO, "%s: cannot open the ext4 at offset %" PRIu64 " (libext2fs error %ld)", image, offset, (long)e);
-        /* The kernel's ext4_calculate_overhead(): per group the superblock and
-         * descriptor backups, both bitmaps and the inode table; plus the
-         * internal journal.  statfs() leaves these out of f_blocks.  Like the
-         * kernel without bigalloc, recomputed rather than read from
-         * s_overhead_clusters. */
-        uint64_t overhead = 0;
-        {
-                overhead = fs->super->s_first_data_block;
-                for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
-                        if (ext2fs_bg_has_super(fs, g))
-                                overhead += 1 + fs->desc_blocks + fs->super->s_reserved_gdt_blocks;
-                        overhead += 2 + fs->inode_blocks_per_group;
-                }
-                if (ext2fs_has_feature_journal(fs->super) && fs->super->s_journal_inum) {
-                        struct ext2_inode ji;
-                        if (ext2fs_read_inode(fs, fs->super->s_journal_inum, &ji) == 0)
-                                overhead += EXT2_I_SIZE(&ji) / fs->blocksize;
-                }
-        }
-        uint64_t blocks = ext2fs_blocks_count(fs->super), free_blocks = ext2fs_free_blocks_count(fs->super);
-        *ret = blocks > overhead + free_blocks ? (blocks - overhead - free_blocks) * (uint64_t)fs->blocksize : 0;
+        *ret = ext4_df_used(fs);
         ext2fs_close_free(&fs);
         return 0;
 }
