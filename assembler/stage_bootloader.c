@@ -45,12 +45,14 @@
  *   \EFI\BOOT\mmx64.efi    MokManager, when the image has it
  * shim started as the removable-media loader starts grubx64.efi from its
  * own directory (no fbx64.efi is copied, so shim does not run the
- * fallback that writes boot entries).  Debian's signed GRUB has
- * prefix=/EFI/debian on the device it was loaded from and an embedded
- * config that sources $prefix/grub.cfg, or $cmdpath/grub.cfg when that
- * does not exist; so grub/secureboot-esp.cfg.in goes to \EFI\debian\grub.cfg
- * and \EFI\BOOT\grub.cfg: find the root by UUID and read the disk's
- * /boot/grub/grub.cfg, the same one BIOS and plain UEFI read.  Its
+ * fallback that writes boot entries).  Debian's signed GRUB has the
+ * prefix /EFI/debian (on the device it was loaded from) and no embedded
+ * config, so it reads \EFI\debian\grub.cfg (seen in trixie's
+ * grubx64.efi.signed 2.12-9+deb13u4: "/EFI/debian" is the prefix object
+ * after the memdisk).  grub/secureboot-esp.cfg.in goes there, and also to
+ * \EFI\BOOT\grub.cfg for signed GRUBs that look next to themselves
+ * ($cmdpath) when booted as removable media: find the root by UUID and
+ * read the disk's /boot/grub/grub.cfg, the one BIOS and plain UEFI read.  Its
  * `insmod part_gpt`/`insmod ext2` are no-ops there: Debian's signed GRUB
  * has those modules (and serial, linux, search, gzio, test) built in. */
 #include "bootloader.h"
