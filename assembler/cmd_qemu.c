@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* slipway qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]
+/* slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]
  *
  * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
  * (-nographic), no outside network (-nic user,restrict=on), KVM when
@@ -29,6 +29,12 @@
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+/* --secure-boot: the SMM build of OVMF (its variable store can only be
+ * written from SMM, so the guest cannot switch Secure Boot off) and a
+ * variable store with Microsoft's keys enrolled and Secure Boot enabled:
+ * what Azure Gen2 "Trusted launch" and most PCs have. */
+#define OVMF_CODE_SECBOOT "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+#define OVMF_VARS_MS "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
 /* KVM is usable when /dev/kvm opens, speaks API 12 and lets us create a
  * VM: nested setups where the device exists but VM creation fails exist. */
@@ -194,6 +200,7 @@ static int run_qemu(char **argv, const char *marker, unsigned timeout_s) {
 int cmd_qemu(int argc, char **argv) {
         static const struct option options[] = {
                 { "uefi", no_argument, NULL, 'u' },
+                { "secure-boot", no_argument, NULL, 's' },
                 { "iso", no_argument, NULL, 'i' },
                 { "timeout", required_argument, NULL, 't' },
                 { "marker", required_argument, NULL, 'm' },
@@ -201,7 +208,7 @@ int cmd_qemu(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        bool uefi = false, iso = false, writable = false;
+        bool uefi = false, secure_boot = false, iso = false, writable = false;
         const char *marker = NULL;
         unsigned timeout_s = 0;
         bool timeout_set = false;
@@ -210,6 +217,7 @@ int cmd_qemu(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'u': uefi = true; break;
+                case 's': secure_boot = uefi = true; break;
                 case 'i': iso = true; break;
                 case 'w': writable = true; break;
                 case 'm': marker = optarg; break;
@@ -225,14 +233,14 @@ int cmd_qemu(int argc, char **argv) {
                         break;
                 }
                 case 'h':
-                        printf("slipway qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]\n");
+                        printf("slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("usage: slipway qemu IMAGE [--uefi] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]");
+                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]");
                 return EXIT_USAGE;
         }
         const char *image = argv[optind];
@@ -256,9 +264,16 @@ int cmd_qemu(int argc, char **argv) {
 
         _cleanup_strv_free_ char **args = NULL;
         strv_push(&args, qemu);
-        const char *base[] = { "-machine", "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci", "-no-reboot" };
+        const char *ovmf_code = secure_boot ? OVMF_CODE_SECBOOT : OVMF_CODE;
+        const char *ovmf_vars = secure_boot ? OVMF_VARS_MS : OVMF_VARS;
+        /* The SMM OVMF needs SMM in the machine and a flash only SMM may write. */
+        const char *base[] = { "-machine", secure_boot ? "q35,smm=on" : "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci", "-no-reboot" };
         for (size_t i = 0; i < ELEMENTSOF(base); i++)
                 strv_push(&args, base[i]);
+        if (secure_boot) {
+                strv_push(&args, "-global");
+                strv_push(&args, "driver=cfi.pflash01,property=secure,value=on");
+        }
         strv_push(&args, "-accel");
         if (kvm_works())
                 strv_push(&args, "kvm");
@@ -272,8 +287,8 @@ int cmd_qemu(int argc, char **argv) {
         int ret;
         _cleanup_free_ char *escaped = NULL, *drive = NULL, *line = NULL;
         if (uefi) {
-                if (access(OVMF_CODE, R_OK) < 0 || access(OVMF_VARS, R_OK) < 0) {
-                        log_error("UEFI needs %s and %s (Debian package ovmf)", OVMF_CODE, OVMF_VARS);
+                if (access(ovmf_code, R_OK) < 0 || access(ovmf_vars, R_OK) < 0) {
+                        log_error("UEFI needs %s and %s (Debian package ovmf)", ovmf_code, ovmf_vars);
                         return EXIT_USAGE;
                 }
                 int fd = mkstemp(vars_tmpl);
@@ -283,11 +298,11 @@ int cmd_qemu(int argc, char **argv) {
                 }
                 close(fd);
                 vars_made = true;
-                if (copy_file(OVMF_VARS, vars_tmpl) < 0) {
+                if (copy_file(ovmf_vars, vars_tmpl) < 0) {
                         ret = EXIT_FAILURE_BUILD;
                         goto out;
                 }
-                _cleanup_free_ char *code = xasprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+                _cleanup_free_ char *code = xasprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", ovmf_code);
                 _cleanup_free_ char *vars = xasprintf("if=pflash,format=raw,unit=1,file=%s", vars_tmpl);
                 strv_push(&args, "-drive");
                 strv_push(&args, code);

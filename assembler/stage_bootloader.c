@@ -35,8 +35,26 @@
  * added to core.img (it sits in its own partition, not in the MBR gap
  * where other tools might overwrite it).
  *
- * Secure Boot (shim + signed grub) is not implemented yet: the stage
- * fails with -EOPNOTSUPP, which `slipway build` reports as exit 2. */
+ * Secure Boot (bootloader.secure-boot: true): firmware with Microsoft's
+ * keys only starts Microsoft-signed binaries, and a signed GRUB loads no
+ * module from disk (lockdown), so nothing is built with grub-mkimage for
+ * UEFI.  The ESP gets the image's own signed binaries:
+ *   \EFI\BOOT\BOOTX64.EFI  shim    (shim-signed: /usr/lib/shim/shimx64.efi.signed)
+ *   \EFI\BOOT\grubx64.efi  GRUB    (grub-efi-amd64-signed:
+ *                                   /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed)
+ *   \EFI\BOOT\mmx64.efi    MokManager, when the image has it
+ * shim started as the removable-media loader starts grubx64.efi from its
+ * own directory (no fbx64.efi is copied, so shim does not run the
+ * fallback that writes boot entries).  Debian's signed GRUB has the
+ * prefix /EFI/debian (on the device it was loaded from) and no embedded
+ * config, so it reads \EFI\debian\grub.cfg (seen in trixie's
+ * grubx64.efi.signed 2.12-9+deb13u4: "/EFI/debian" is the prefix object
+ * after the memdisk).  grub/secureboot-esp.cfg.in goes there, and also to
+ * \EFI\BOOT\grub.cfg for signed GRUBs that look next to themselves
+ * ($cmdpath) when booted as removable media: find the root by UUID and
+ * read the disk's /boot/grub/grub.cfg, the one BIOS and plain UEFI read.  Its
+ * `insmod part_gpt`/`insmod ext2` are no-ops there: Debian's signed GRUB
+ * has those modules (and serial, linux, search, gzio, test) built in. */
 #include "bootloader.h"
 #include "build.h"
 #include "datadir.h"
@@ -240,18 +258,79 @@ static char *kernel_cmdline(const struct build_ctx *ctx) {
         return TAKE_PTR(s);
 }
 
+/* The signed binaries of the Secure Boot chain, in the image tree; the
+ * first existing name of each is used (a ".latest" name is what some
+ * shim-signed versions ship next to, or instead of, the plain one). */
+struct secureboot_file {
+        const char *esp_name;
+        const char *const tree_paths[3];
+        const char *package;
+        bool optional;
+};
+static const struct secureboot_file secureboot_files[] = {
+        { "BOOTX64.EFI", { "usr/lib/shim/shimx64.efi.signed", "usr/lib/shim/shimx64.efi.signed.latest", NULL },
+          "shim-signed", false },
+        { "grubx64.efi", { "usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", NULL, NULL }, "grub-efi-amd64-signed",
+          false },
+        { "mmx64.efi", { "usr/lib/shim/mmx64.efi.signed", "usr/lib/shim/mmx64.efi.signed.latest", NULL },
+          "shim-helpers-amd64-signed", true },
+};
+
+/* The tree path of one Secure Boot file, or NULL. */
+static char *secureboot_source(const char *tree, const struct secureboot_file *f) {
+        for (size_t i = 0; i < ELEMENTSOF(f->tree_paths) && f->tree_paths[i]; i++) {
+                _cleanup_free_ char *path = path_join(tree, f->tree_paths[i]);
+                if (file_exists(path))
+                        return TAKE_PTR(path);
+        }
+        return NULL;
+}
+
+/* Every required Secure Boot file is in the tree; otherwise one error
+ * naming the profile line and the packages to add.  Runs before anything
+ * is written. */
+static int check_secureboot_tree(const struct build_ctx *ctx) {
+        const struct slw_profile *p = ctx->profile;
+        char o[256];
+        if (!p->bootloader.uefi)
+                return log_error_errno(-EINVAL, "%s: bootloader.secure-boot: true needs bootloader.uefi: true",
+                                       origin_format(profile_origin(p, "bootloader.secure-boot"), o, sizeof(o)));
+        _cleanup_free_ char *files = NULL, *pkgs = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(secureboot_files); i++) {
+                const struct secureboot_file *f = &secureboot_files[i];
+                _cleanup_free_ char *src = secureboot_source(ctx->tree, f);
+                if (src || f->optional)
+                        continue;
+                char *nf = files ? xasprintf("%s, /%s", files, f->tree_paths[0]) : xasprintf("/%s", f->tree_paths[0]);
+                char *np = pkgs ? xasprintf("%s and %s", pkgs, f->package) : xstrdup(f->package);
+                free(files);
+                free(pkgs);
+                files = nf;
+                pkgs = np;
+        }
+        if (files) {
+                return log_error_errno(-ENOENT, "%s: bootloader.secure-boot: true, but the image has no %s; "
+                                       "add %s to packages.install",
+                                       origin_format(profile_origin(p, "bootloader.secure-boot"), o, sizeof(o)),
+                                       files, pkgs);
+        }
+        return 0;
+}
+
 int bootloader_prepare_tree(struct build_ctx *ctx) {
         const struct slw_profile *p = ctx->profile;
         int r;
         if (!p->bootloader.bios && !p->bootloader.uefi)
                 return 0;
-        if (p->bootloader.secure_boot)
-                return log_error_errno(-EOPNOTSUPP, "bootloader.secure-boot: true (shim + signed grub) is not implemented "
-                                       "yet; set it to false");
+        if (p->bootloader.secure_boot && (r = check_secureboot_tree(ctx)) < 0)
+                return r;
         if (!root_fs_uuid(ctx))
                 return log_error_errno(-EINVAL, "bootloader: the disk has no root partition");
         for (enum grub_platform plat = GRUB_I386_PC; plat <= GRUB_X86_64_EFI; plat++) {
                 if (!(plat == GRUB_I386_PC ? p->bootloader.bios : p->bootloader.uefi))
+                        continue;
+                /* Secure Boot: the signed GRUB has its modules built in */
+                if (plat == GRUB_X86_64_EFI && p->bootloader.secure_boot)
                         continue;
                 _cleanup_strv_free_ char **mods = NULL;
                 if ((r = read_module_list(plat, &mods)) < 0 || (r = check_grub_platform(ctx->tree, plat, mods)) < 0)
@@ -465,6 +544,49 @@ static uint64_t staged_bytes(const char *dir) {
         return n;
 }
 
+/* Copies the signed chain into ESP_DIR/EFI/BOOT and the GRUB config
+ * into ESP_DIR/EFI/debian and ESP_DIR/EFI/BOOT (see the top comment). */
+static int stage_secureboot_esp(const struct build_ctx *ctx, const char *esp_dir) {
+        _cleanup_free_ char *boot_dir = path_join(esp_dir, "EFI/BOOT");
+        _cleanup_free_ char *debian_dir = path_join(esp_dir, "EFI/debian");
+        int r;
+        if ((r = mkdir_p(boot_dir, 0755)) < 0 || (r = mkdir_p(debian_dir, 0755)) < 0)
+                return log_error_errno(r, "cannot create %s", debian_dir);
+        for (size_t i = 0; i < ELEMENTSOF(secureboot_files); i++) {
+                const struct secureboot_file *f = &secureboot_files[i];
+                _cleanup_free_ char *src = secureboot_source(ctx->tree, f);
+                if (!src) {
+                        if (f->optional) {
+                                log_info("bootloader: no %s in the image (%s): the ESP has no MokManager",
+                                         f->tree_paths[0], f->package);
+                                continue;
+                        }
+                        return log_error_errno(-ENOENT, "the image has no %s (%s)", f->tree_paths[0], f->package);
+                }
+                /* a few MB each: read whole */
+                _cleanup_free_ char *dst = path_join(boot_dir, f->esp_name);
+                _cleanup_free_ char *data = NULL;
+                size_t n = 0;
+                if ((r = read_file(src, &data, &n)) < 0)
+                        return log_error_errno(r, "cannot read %s", src);
+                if ((r = write_file(dst, data, n, 0644)) < 0)
+                        return log_error_errno(r, "cannot write %s", dst);
+        }
+        _cleanup_free_ char *tmpl = NULL, *cfg = NULL;
+        const char *keys[] = { "ROOT_UUID" };
+        const char *values[] = { root_fs_uuid(ctx) };
+        if ((r = read_template("grub/secureboot-esp.cfg.in", &tmpl)) < 0 ||
+            (r = template_expand(tmpl, keys, values, ELEMENTSOF(keys), &cfg)) < 0)
+                return r;
+        const char *dirs[] = { debian_dir, boot_dir };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *path = path_join(dirs[i], "grub.cfg");
+                if ((r = write_file(path, cfg, strlen(cfg), 0644)) < 0)
+                        return log_error_errno(r, "cannot write %s", path);
+        }
+        return 0;
+}
+
 int stage_bootloader(struct build_ctx *ctx) {
         const struct slw_profile *p = ctx->profile;
         const struct disk_plan *plan = &ctx->plan;
@@ -479,9 +601,8 @@ int stage_bootloader(struct build_ctx *ctx) {
                 log_info("bootloader: no disk image (no disk output enabled)");
                 return 0;
         }
-        if (p->bootloader.secure_boot)
-                return log_error_errno(-EOPNOTSUPP, "bootloader.secure-boot: true (shim + signed grub) is not implemented "
-                                       "yet; set it to false");
+        if (p->bootloader.secure_boot && (r = check_secureboot_tree(ctx)) < 0)
+                return r;
         if (bios && plan->bios_index < 0)
                 return log_error_errno(-EINVAL, "bootloader.bios: true needs a partition of type bios-boot for core.img");
         if (uefi && plan->esp_index < 0)
@@ -520,7 +641,11 @@ int stage_bootloader(struct build_ctx *ctx) {
                         log_error_errno(r, "cannot create %s", efi_dir);
                         goto out;
                 }
-                if ((r = make_grub_image(ctx, GRUB_X86_64_EFI, early_path, efi_path)) < 0)
+                if (p->bootloader.secure_boot)
+                        r = stage_secureboot_esp(ctx, esp_dir);
+                else
+                        r = make_grub_image(ctx, GRUB_X86_64_EFI, early_path, efi_path);
+                if (r < 0)
                         goto out;
                 const struct planned_partition *esp = &plan->parts[plan->esp_index];
                 /* FAT: two FAT copies (4 bytes per 512-byte cluster at worst), reserved sectors, root dir */
@@ -548,7 +673,8 @@ int stage_bootloader(struct build_ctx *ctx) {
                 if (vfat_used_bytes(ctx->raw_tmp, esp->offset, &esp->fs_used) < 0)
                         esp->fs_used = 0;   /* FAT16: unknown */
                 struct stat st;
-                log_info("bootloader: UEFI: \\EFI\\BOOT\\BOOTX64.EFI (%jd bytes) on the ESP",
+                log_info("bootloader: UEFI: \\EFI\\BOOT\\BOOTX64.EFI (%s, %jd bytes) on the ESP",
+                         p->bootloader.secure_boot ? "shim, with signed GRUB as grubx64.efi" : "GRUB",
                          stat(efi_path, &st) == 0 ? (intmax_t)st.st_size : (intmax_t)-1);
         }
         r = 0;
