@@ -6,39 +6,44 @@
 
 #include <string.h>
 
-/* slipway validate PROFILE [--set K=V]...: silent exit 0, or every error as
- * file:line:col: message on stderr and exit 2. */
-int cmd_validate(int argc, char **argv) {
+int command_load_profile(const char *cmd, int argc, char **argv, bool *json, struct slw_profile **ret) {
+        const char *synopsis = command_find(cmd)->synopsis;
         const char *path = NULL;
         _cleanup_strv_free_ char **sets = NULL;
         for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+                if (json && strcmp(argv[i], "--json") == 0)
+                        *json = true;
+                else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
                         strv_push(&sets, argv[++i]);
                 else if (startswith(argv[i], "--set="))
                         strv_push(&sets, argv[i] + 6);
                 else if (argv[i][0] == '-' && argv[i][1]) {
-                        log_error("validate: unknown option %s (usage: slipway validate PROFILE [--set KEY=VALUE])", argv[i]);
+                        log_error("%s: unknown option %s (usage: slipway %s)", cmd, argv[i], synopsis);
                         return EXIT_USAGE;
                 } else if (!path)
                         path = argv[i];
                 else {
-                        log_error("validate: one profile at a time (got %s and %s)", path, argv[i]);
+                        log_error("%s: one profile at a time (got %s and %s)", cmd, path, argv[i]);
                         return EXIT_USAGE;
                 }
         }
         if (!path) {
-                log_error("usage: slipway validate PROFILE [--set KEY=VALUE]");
+                log_error("usage: slipway %s", synopsis);
                 return EXIT_USAGE;
         }
         struct profile_errors errs = { 0 };
-        struct slw_profile *p = NULL;
-        int r = profile_load(path, sets, &p, &errs);
-        if (r < 0) {
+        int r = profile_load(path, sets, ret, &errs);
+        if (r < 0)
                 profile_errors_print(&errs, stderr);
-                profile_errors_free(&errs);
-                return EXIT_USAGE;
-        }
-        profile_free(p);
         profile_errors_free(&errs);
-        return EXIT_OK;
+        return r < 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+/* slipway validate PROFILE [--set K=V]...: silent exit 0, or every error as
+ * file:line:col: message on stderr and exit 2. */
+int cmd_validate(int argc, char **argv) {
+        struct slw_profile *p = NULL;
+        int code = command_load_profile("validate", argc, argv, NULL, &p);
+        profile_free(p);
+        return code;
 }
