@@ -57,6 +57,7 @@
  * has those modules (and serial, linux, search, gzio, test) built in. */
 #include "bootloader.h"
 #include "build.h"
+#include "fileio.h"
 #include "datadir.h"
 #include "fsimage.h"
 #include "gpt_layout.h"
@@ -466,22 +467,6 @@ int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba) {
          * after its own sector. */
         put_le64(core + DISKBOOT_BLOCKLIST, core_lba + 1);
         put_le16(core + DISKBOOT_BLOCKLIST + 8, (uint16_t)(sectors - 1));
-        return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
-        const uint8_t *p = buf;
-        while (n > 0) {
-                ssize_t w = pwrite(fd, p, n, (off_t)off);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t)w;
-                off += (uint64_t)w;
-        }
         return 0;
 }
 

@@ -63,6 +63,22 @@ int copy_sparse(int src_fd, int dst_fd) {
         return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
+        const uint8_t *p = buf;
+        while (n > 0) {
+                ssize_t w = pwrite(fd, p, n, (off_t)off);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t)w;
+                off += (uint64_t)w;
+        }
+        return 0;
+}
+
 int file_allocated_bytes(const char *path, uint64_t *ret_allocated, uint64_t *ret_apparent) {
         struct stat st;
         if (stat(path, &st) < 0)

@@ -158,22 +158,6 @@ void vhd_dynamic_header_build(uint8_t h[VHD_DYN_HEADER_SIZE], uint64_t table_off
         put_be32(h + 36, vhd_dynamic_header_checksum(h));
 }
 
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off) {
-        const uint8_t *p = buf;
-        while (n > 0) {
-                ssize_t w = pwrite(fd, p, n, (off_t)off);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t)w;
-                off += (uint64_t)w;
-        }
-        return 0;
-}
-
 static bool all_zero(const uint8_t *p, size_t n) {
         return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
@@ -240,15 +224,15 @@ int vhd_write_dynamic(const char *src_path, const char *dst_path, uint64_t unix_
                 if (all_zero(data, len))
                         continue;
                 put_be32(bat + b * 4, (uint32_t)(next / 512));
-                if ((r = pwrite_full(dst, block, bitmap_bytes + VHD_DYN_BLOCK_SIZE, next)) < 0)
+                if ((r = pwrite_all(dst, block, bitmap_bytes + VHD_DYN_BLOCK_SIZE, next)) < 0)
                         return log_error_errno(r, "write %s", dst_path);
                 next += bitmap_bytes + VHD_DYN_BLOCK_SIZE;
                 allocated++;
         }
-        if ((r = pwrite_full(dst, footer, sizeof(footer), 0)) < 0 ||
-            (r = pwrite_full(dst, header, sizeof(header), VHD_FOOTER_SIZE)) < 0 ||
-            (r = pwrite_full(dst, bat, table_bytes, table_offset)) < 0 ||
-            (r = pwrite_full(dst, footer, sizeof(footer), next)) < 0)
+        if ((r = pwrite_all(dst, footer, sizeof(footer), 0)) < 0 ||
+            (r = pwrite_all(dst, header, sizeof(header), VHD_FOOTER_SIZE)) < 0 ||
+            (r = pwrite_all(dst, bat, table_bytes, table_offset)) < 0 ||
+            (r = pwrite_all(dst, footer, sizeof(footer), next)) < 0)
                 return log_error_errno(r, "write %s", dst_path);
         if (fsync(dst) < 0)
                 return log_error_errno(-errno, "fsync %s", dst_path);
