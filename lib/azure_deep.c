@@ -161,20 +161,11 @@ static void cross_check(struct azure_report *rep, char *out) {
 
 int azure_verify_image_deep(const char *path, bool json, FILE *out) {
         _cleanup_image_reader_ struct image_reader *r = NULL;
-        int k = image_reader_open(path, &r);
+        struct image_info info;
+        struct azure_report rep;
+        int k = azure_verify_path(path, &r, &info, &rep);
         if (k < 0)
                 return k;
-        int footer = r->vhd_footer_status;
-        r->vhd_footer_status = 0;
-        struct image_info info;
-        k = image_inspect(r, &info);
-        r->vhd_footer_status = footer;
-        if (k < 0) {
-                image_info_done(&info);
-                return k;
-        }
-        struct azure_report rep;
-        azure_verify(r, &info, &rep);
         _cleanup_free_ char *gf_out = NULL;
         uint64_t t0 = now_usec();
         k = run_guestfish(path, r->format, &gf_out);

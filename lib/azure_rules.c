@@ -645,7 +645,8 @@ void azure_report_print(const struct azure_report *rep, const char *path, bool j
         fprintf(out, "%s: %zu passed, %zu warnings, %zu failed\n", path, rep->passed, rep->warned, rep->failed);
 }
 
-int azure_verify_image(const char *path, bool json, FILE *out) {
+int azure_verify_path(const char *path, struct image_reader **ret_reader, struct image_info *info,
+                      struct azure_report *rep) {
         _cleanup_image_reader_ struct image_reader *r = NULL;
         int k = image_reader_open(path, &r);
         if (k < 0)
@@ -654,15 +655,24 @@ int azure_verify_image(const char *path, bool json, FILE *out) {
          * the data of a fixed VHD is still readable. */
         int footer = r->vhd_footer_status;
         r->vhd_footer_status = 0;
-        struct image_info info;
-        k = image_inspect(r, &info);
+        k = image_inspect(r, info);
         r->vhd_footer_status = footer;
         if (k < 0) {
-                image_info_done(&info);
+                image_info_done(info);
                 return k;
         }
+        azure_verify(r, info, rep);
+        *ret_reader = TAKE_PTR(r);
+        return 0;
+}
+
+int azure_verify_image(const char *path, bool json, FILE *out) {
+        _cleanup_image_reader_ struct image_reader *r = NULL;
+        struct image_info info;
         struct azure_report rep;
-        azure_verify(r, &info, &rep);
+        int k = azure_verify_path(path, &r, &info, &rep);
+        if (k < 0)
+                return k;
         azure_report_print(&rep, path, json, out);
         int ret = rep.failed > 0 ? 1 : 0;
         azure_report_done(&rep);

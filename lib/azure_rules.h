@@ -31,6 +31,11 @@ struct azure_report {
 };
 
 int azure_verify(struct image_reader *r, struct image_info *info, struct azure_report *ret);
+/* Opens an image, inspects it (a bad VHD footer checksum is left to the
+ * rules) and runs the rules.  0 with *ret_reader, *info and *rep to be freed
+ * by the caller, or a negative errno (already logged). */
+int azure_verify_path(const char *path, struct image_reader **ret_reader, struct image_info *info,
+                      struct azure_report *rep);
 void azure_report_done(struct azure_report *rep);
 void azure_report_add(struct azure_report *rep, const char *name, enum rule_status st, const char *source,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
