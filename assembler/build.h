@@ -5,6 +5,7 @@
 
 #include "profile.h"
 #include "derive.h"
+#include "userns.h"
 
 struct json_object;
 
@@ -39,7 +40,8 @@ struct build_ctx {
         char *raw_tmp;                  /* the assembled raw disk (temp name in outdir) */
         char *mirror_override;          /* --mirror */
         uint64_t epoch;                 /* SOURCE_DATE_EPOCH, or derived default */
-        bool unprivileged;              /* not root: use unshare modes */
+        bool unprivileged;              /* started by a non-root user */
+        enum userns_kind userns;        /* the ids the build runs with (lib/userns.h) */
         bool enabled_outputs[_OUT_MAX]; /* profile outputs, or --output */
         struct disk_plan plan;
         struct derive_ctx derive;       /* deterministic UUIDs etc. */

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "log.h"
 #include "spawn.h"
+#include "userns.h"
 #include "util.h"
 
 #include <errno.h>
@@ -168,6 +169,17 @@ int cmd_build(int argc, char **argv) {
                 exit_code = EXIT_USAGE;
                 goto finish;
         }
+        /* Rootless: everything from here on runs as root of a user namespace
+         * (lib/userns.c), after the cache directory was chosen for the
+         * caller.  What the build writes still belongs to the caller. */
+        if (ctx.unprivileged) {
+                r = userns_become_root(&ctx.userns);
+                if (r < 0)
+                        goto finish;
+                _cleanup_free_ char *ids = userns_describe();
+                log_info("rootless build in a user namespace (%s)", ids);
+        } else
+                ctx.userns = userns_current();
         r = mkdir_p(outdir, 0755);
         if (r < 0) {
                 log_error_errno(r, "create output directory %s", outdir);
@@ -192,6 +204,10 @@ int cmd_build(int argc, char **argv) {
         json_object_object_add(ctx.build_json, "slipway", json_object_new_string(SLIPWAY_VERSION));
         json_object_object_add(ctx.build_json, "profile", json_object_new_string(profile->name));
         json_object_object_add(ctx.build_json, "source_date_epoch", json_object_new_int64((int64_t)ctx.epoch));
+        {
+                _cleanup_free_ char *ids = userns_describe();
+                json_object_object_add(ctx.build_json, "ids", json_object_new_string(ids));
+        }
         json_object_object_add(ctx.build_json, "changes", json_object_get(ctx.changes));
 
         uint64_t t0 = now_usec();

@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "commands.h"
 #include "log.h"
+#include "userns.h"
 #include "util.h"
 
 #include <string.h>
@@ -32,8 +33,14 @@ int cmd_cache(int argc, char **argv) {
                 dir = cache_default_dir();
         if (strcmp(action, "list") == 0)
                 return cache_list(dir, stdout) < 0 ? EXIT_FAILURE_BUILD : EXIT_OK;
-        if (strcmp(action, "clean") == 0)
+        if (strcmp(action, "clean") == 0) {
+                /* A rootless build's trees belong to the caller's subordinate
+                 * ids (lib/userns.c): only root of that namespace removes them. */
+                enum userns_kind kind;
+                if (geteuid() != 0 && userns_become_root(&kind) < 0)
+                        return EXIT_FAILURE_BUILD;
                 return cache_clean(dir) < 0 ? EXIT_FAILURE_BUILD : EXIT_OK;
+        }
         log_error("cache: unknown action '%s' (list or clean)", action);
         return EXIT_USAGE;
 }

@@ -9,12 +9,19 @@
  * .debs until then).  The hooks are mmdebstrap's words, parsed by its
  * shellwords(); the cache path is single-quoted for it, and no shell is run.
  *
- * The mode is root, or unshare when not root.  SLIPWAY_APT_MODE=chrootless
- * (or root/unshare) overrides it: the offline fixture test uses chrootless
- * with --variant=custom, which needs no dpkg inside the tree. */
+ * The mode is root: real root, or root of the user namespace that an
+ * unprivileged build enters first (lib/userns.c says why not mmdebstrap's
+ * own unshare mode); unshare only for a non-root caller outside one.
+ * SLIPWAY_APT_MODE=chrootless (or root/unshare) overrides it: the offline
+ * fixture test uses chrootless with --variant=custom, which needs no dpkg
+ * inside the tree.
+ *
+ * distribution.repositories are further sources after the mirror (a vendor
+ * or a local repository); the mirror itself stays the host's by default. */
 #include "rootfs.h"
 #include "log.h"
 #include "spawn.h"
+#include "userns.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -228,6 +235,56 @@ static char **apt_components(const struct slw_profile *p) {
         return l;
 }
 
+/* distribution.repositories as one-line apt sources, given to mmdebstrap
+ * after the mirror: "deb [signed-by=KEY|trusted=yes] URI SUITE COMP...". */
+static int apt_extra_sources(const struct slw_profile *p, char ***ret) {
+        char **lines = NULL;
+        for (size_t i = 0; i < p->distribution.n_repos; i++) {
+                const struct slw_repo *r = &p->distribution.repos[i];
+                const char *suite = r->suite && *r->suite ? r->suite : p->distribution.release;
+                char *const *comps = r->components && r->components[0] ? r->components : p->distribution.components;
+                bool bad = !r->baseurl || !*r->baseurl || strpbrk(r->baseurl, " \t\n\r[]") || !suite ||
+                           strpbrk(suite, " \t\n\r") || (r->gpgkey && (r->gpgkey[0] != '/' || strpbrk(r->gpgkey, " \t\n\r,]")));
+                for (size_t c = 0; comps && comps[c]; c++)
+                        bad = bad || !*comps[c] || strpbrk(comps[c], " \t\n\r");
+                if (bad) {
+                        strv_free(lines);
+                        return log_error_errno(-EINVAL, "rootfs: distribution.repositories '%s': baseurl, suite and "
+                                                        "components must be single words, gpgkey an absolute path",
+                                               r->name ? r->name : "?");
+                }
+                size_t len = strlen(r->baseurl) + strlen(suite) + (r->gpgkey ? strlen(r->gpgkey) : 0) + 64;
+                for (size_t c = 0; comps && comps[c]; c++)
+                        len += strlen(comps[c]) + 1;
+                char *line = xcalloc(1, len);
+                strcat(line, "deb ");
+                if (r->gpgkey) {
+                        strcat(line, "[signed-by=");
+                        strcat(line, r->gpgkey);
+                        strcat(line, "] ");
+                } else if (!r->gpgcheck)
+                        strcat(line, "[trusted=yes] ");
+                /* apt reads file:// packages in place, where dpkg running
+                 * chrooted in the tree cannot see them; copy:// has apt copy
+                 * them into the tree's archives first (mmdebstrap's advice). */
+                if (startswith(r->baseurl, "file:")) {
+                        strcat(line, "copy:");
+                        strcat(line, r->baseurl + strlen("file:"));
+                } else
+                        strcat(line, r->baseurl);
+                strcat(line, " ");
+                strcat(line, suite);
+                for (size_t c = 0; comps && comps[c]; c++) {
+                        strcat(line, " ");
+                        strcat(line, comps[c]);
+                }
+                strv_push(&lines, line);
+                free(line);
+        }
+        *ret = lines;
+        return 0;
+}
+
 static char **sorted_packages(const struct slw_profile *p) {
         char **l = strv_copy(p->packages.install);
         strv_sort(l);
@@ -244,13 +301,16 @@ static char **sorted_packages(const struct slw_profile *p) {
         return l;
 }
 
-/* The mmdebstrap --mode: SLIPWAY_APT_MODE, else unshare for unprivileged
- * builds, else root. */
+/* The mmdebstrap --mode: SLIPWAY_APT_MODE, else root when we are root —
+ * real root, or root of the user namespace an unprivileged `slipway build`
+ * enters (lib/userns.c), where mmdebstrap's root mode works and its unshare
+ * mode refuses to nest — else unshare. */
 static const char *apt_mode(const struct build_ctx *ctx) {
+        (void)ctx;
         const char *e = getenv("SLIPWAY_APT_MODE");
         if (e && (strcmp(e, "root") == 0 || strcmp(e, "unshare") == 0 || strcmp(e, "chrootless") == 0))
                 return e;
-        return ctx->unprivileged ? "unshare" : "root";
+        return geteuid() == 0 ? "root" : "unshare";
 }
 
 static int apt_key_inputs(const struct build_ctx *ctx, struct cache_key *key) {
@@ -263,6 +323,10 @@ static int apt_key_inputs(const struct build_ctx *ctx, struct cache_key *key) {
         _cleanup_strv_free_ char **pkgs = sorted_packages(p);
         cache_key_add(key, "release", p->distribution.release);
         cache_key_add(key, "mirror", mirror);
+        _cleanup_strv_free_ char **extra = NULL;
+        if ((r = apt_extra_sources(p, &extra)) < 0)
+                return r;
+        cache_key_add_strv(key, "sources", extra);
         cache_key_add(key, "variant", apt_variant(p));
         cache_key_add_strv(key, "components", comps);
         cache_key_add(key, "architecture", apt_arch(p));
@@ -271,8 +335,11 @@ static int apt_key_inputs(const struct build_ctx *ctx, struct cache_key *key) {
         cache_key_add_strv(key, "exclude_paths", p->packages.exclude_paths);
         cache_key_add_strv(key, "include_paths", p->packages.include_paths);
         cache_key_add(key, "recommends", p->packages.recommends ? "yes" : "no");
-        /* unshare mode leaves a tree owned by subordinate ids */
+        /* unshare mode leaves a tree owned by subordinate ids, and a build in
+         * a user namespace one owned by the ids mapped there */
         cache_key_add(key, "mode", apt_mode(ctx));
+        _cleanup_free_ char *ids = userns_describe();
+        cache_key_add(key, "ids", ids);
         return 0;
 }
 
@@ -448,6 +515,11 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         strv_push(&argv, p->distribution.release);
         strv_push(&argv, dest);
         strv_push(&argv, mirror);   /* a URL or a whole "deb [opts] URL suite comps" line */
+        _cleanup_strv_free_ char **extra = NULL;
+        if ((r = apt_extra_sources(p, &extra)) < 0)
+                return r;
+        for (size_t i = 0; extra && extra[i]; i++)
+                strv_push(&argv, extra[i]);
 #undef PUSHF
 
         _cleanup_free_ char *epoch = xasprintf("SOURCE_DATE_EPOCH=%" PRIu64, ctx->epoch);

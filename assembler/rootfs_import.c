@@ -3,6 +3,7 @@
 #include "rootfs.h"
 #include "log.h"
 #include "spawn.h"
+#include "userns.h"
 #include "util.h"
 
 #include <archive.h>
@@ -48,7 +49,9 @@ static int import_key_inputs(const struct build_ctx *ctx, struct cache_key *key)
         cache_key_add(key, "source_type", S_ISDIR(st.st_mode) ? "directory" : "tarball");
         cache_key_add_u64(key, "source_size", (uint64_t)st.st_size);
         cache_key_add_u64(key, "source_mtime_ns", (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
-        cache_key_add(key, "mode", ctx->unprivileged ? "unprivileged" : "root");
+        /* The owners a tree can hold depend on the ids mapped (lib/userns.c). */
+        _cleanup_free_ char *ids = userns_describe();
+        cache_key_add(key, "ids", ids);
         return 0;
 }
 
@@ -98,7 +101,10 @@ static int extract_here(const char *tarball) {
         int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS |
                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                     ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
-        if (geteuid() == 0)
+        /* Owners are kept by root, and by root of a user namespace with the
+         * builder's subordinate ids; with one id mapped every chown would
+         * fail, so the tree is the extracting user's. */
+        if (geteuid() == 0 && userns_current() != USERNS_SINGLE)
                 flags |= ARCHIVE_EXTRACT_OWNER;
         archive_write_disk_set_options(out, flags);
         archive_write_disk_set_standard_lookup(out);
@@ -129,6 +135,15 @@ static int extract_here(const char *tarball) {
                                                     "the root (absolute path or '..')",
                                             tarball, name ? name : "(null)", link ? " -> " : "", link ? link : "");
                         break;
+                }
+                /* /dev stays empty (stage_rootfs.c); its device nodes could
+                 * not be made without privilege anyway. */
+                const char *rel = name;
+                while (startswith(rel, "./"))
+                        rel += 2;
+                if (startswith(rel, "dev/") && rel[4] != '\0') {
+                        (void)archive_read_data_skip(in);
+                        continue;
                 }
                 k = archive_write_header(out, e);
                 if (k < ARCHIVE_WARN) {

@@ -10,6 +10,7 @@
 #include "spawn.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -55,6 +56,29 @@ static int write_entry_json(const char *path, const struct build_ctx *ctx, const
         return r < 0 ? -EIO : 0;
 }
 
+/* The image's /dev is a mount point: the kernel's devtmpfs at boot (the
+ * initramfs moves its own onto it), and container runtimes and WSL bring
+ * theirs.  What a package manager left there (mmdebstrap's root mode makes
+ * device nodes, no rootless mode can) would only make the tree depend on who
+ * built it, so every backend's tree gets an empty /dev. */
+static int empty_dev(const char *tree) {
+        _cleanup_free_ char *dev = path_join(tree, "dev");
+        DIR *d = opendir(dev);
+        if (!d)
+                return errno == ENOENT ? 0 : log_error_errno(-errno, "rootfs: %s", dev);
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                        _cleanup_free_ char *p = path_join(dev, de->d_name);
+                        int k = rm_rf(p);
+                        if (k < 0 && r == 0)
+                                r = log_error_errno(k, "rootfs: could not remove %s", p);
+                }
+        closedir(d);
+        return r;
+}
+
 /* Installs a new cache entry at <rootfs_dir>/<key> by way of a .tmp-* dir. */
 static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backend *be, const char *rootfs_dir,
                           const char *key_hex, const struct cache_key *key, const char *entry) {
@@ -79,6 +103,9 @@ static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backe
                 goto fail;
         }
         log_info("rootfs: %s install took %.1f s", be->name, (double)(now_usec() - t0) / 1e6);
+        r = empty_dev(tree);
+        if (r < 0)
+                goto fail;
 
         r = be->manifest(tree, &pkgs);
         if (r < 0)

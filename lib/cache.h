@@ -19,7 +19,8 @@
  * killed build leaves at most a .tmp-* directory, which the next build (when
  * its pid is gone) or `cache clean` removes. */
 
-#define CACHE_FORMAT_VERSION "1"
+/* 2: trees have an empty /dev (assembler/stage_rootfs.c) */
+#define CACHE_FORMAT_VERSION "2"
 
 /* $SLIPWAY_CACHE, else /var/cache/slipway as root, else
  * $XDG_CACHE_HOME/slipway, else ~/.cache/slipway.  Never NULL. */

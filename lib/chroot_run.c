@@ -26,8 +26,17 @@ static int mount_into(const char *tree, const char *where, const char *src, cons
         } else if (!S_ISDIR(st.st_mode)) {
                 return log_error_errno(-ENOTDIR, "chroot: %s", target);
         }
-        if (mount(src, target, fstype, flags, NULL) < 0)
-                return log_error_errno(-errno, "chroot: mounting %s on %s", src, target);
+        if (mount(src, target, fstype, flags, NULL) < 0) {
+                /* In a user namespace (rootless builds, lib/userns.c) a new
+                 * proc needs a pid namespace of our own, and sysfs a network
+                 * one; the host's, bound recursively, serve the same tools
+                 * (mmdebstrap falls back the same way). */
+                int e = errno;
+                const char *host = fstype && strcmp(fstype, "proc") == 0 ? "/proc" : NULL;
+                if ((e == EPERM || e == EACCES) && host && mount(host, target, NULL, MS_BIND | MS_REC, NULL) == 0)
+                        return 0;
+                return log_error_errno(-e, "chroot: mounting %s on %s", src, target);
+        }
         return 0;
 }
 

@@ -44,7 +44,8 @@ static const char *const compressions[] = { "none", "zlib", "zstd", NULL };
 
 static const struct skey image_keys[] = { { .name = "name", .type = T_STR }, { .name = "version", .type = T_STR }, END };
 static const struct skey repo_keys[] = {
-        { .name = "name", .type = T_STR }, { .name = "baseurl", .type = T_STR }, { .name = "gpgcheck", .type = T_BOOL }, { .name = "gpgkey", .type = T_STR }, END };
+        { .name = "name", .type = T_STR }, { .name = "baseurl", .type = T_STR }, { .name = "gpgcheck", .type = T_BOOL }, { .name = "gpgkey", .type = T_STR },
+        { .name = "suite", .type = T_STR }, { .name = "components", .type = T_STRLIST }, END };
 static const struct skey distribution_keys[] = {
         { .name = "backend", .type = T_ENUM, .enums = backends }, { .name = "release", .type = T_STR }, { .name = "components", .type = T_STRLIST },
         { .name = "variant", .type = T_STR }, { .name = "mirror", .type = T_STR }, { .name = "architecture", .type = T_STR }, { .name = "source", .type = T_STR },
@@ -638,7 +639,8 @@ static void build_model(struct slw_profile *p) {
                 p->distribution.repos = xrealloc(p->distribution.repos, (p->distribution.n_repos + 1) * sizeof(struct slw_repo));
                 p->distribution.repos[p->distribution.n_repos++] = (struct slw_repo){
                         .name = str_at(r, "name"), .baseurl = str_at(r, "baseurl"),
-                        .gpgcheck = bool_at(r, "gpgcheck", true), .gpgkey = str_at(r, "gpgkey") };
+                        .gpgcheck = bool_at(r, "gpgcheck", true), .gpgkey = str_at(r, "gpgkey"),
+                        .suite = str_at(r, "suite"), .components = strv_at(r, "components") };
         }
 
         const struct pnode *pk = pnode_get(root, "packages");
@@ -824,6 +826,8 @@ void profile_free(struct slw_profile *p) {
                 free(p->distribution.repos[i].name);
                 free(p->distribution.repos[i].baseurl);
                 free(p->distribution.repos[i].gpgkey);
+                free(p->distribution.repos[i].suite);
+                strv_free(p->distribution.repos[i].components);
         }
         free(p->distribution.repos);
         strv_free(p->packages.install);

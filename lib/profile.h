@@ -47,10 +47,12 @@ enum slw_fs { FS_NONE, FS_EXT4, FS_VFAT };
 enum slw_output { OUT_RAW, OUT_VHD, OUT_VHD_DYNAMIC, OUT_QCOW2, OUT_ISO, OUT_TAR, _OUT_MAX };
 enum slw_compression { COMP_NONE, COMP_ZLIB, COMP_ZSTD };
 
-struct slw_repo {           /* dnf repositories */
+struct slw_repo {           /* extra package repositories (dnf, apt) */
         char *name, *baseurl;
         bool gpgcheck;
         char *gpgkey;
+        char *suite;            /* apt: default distribution.release */
+        char **components;      /* apt: default distribution.components */
 };
 
 struct slw_file {
@@ -107,7 +109,7 @@ struct slw_profile {
                 char *mirror;          /* NULL = host's sources */
                 char *architecture;    /* default "amd64" / "x86_64" */
                 char *source;          /* import: directory or tarball */
-                struct slw_repo *repos; size_t n_repos;  /* dnf */
+                struct slw_repo *repos; size_t n_repos;  /* dnf: the repositories; apt: added to the mirror */
         } distribution;
 
         struct {

@@ -6,7 +6,7 @@ build_rootfs_driver() {
 	local out=$1 dir=obj flags=(-O1 -g) objs=() f
 	[ -n "${SLIPWAY_TEST_SANITIZE:-}" ] && { dir=san; flags=(-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer); }
 	for f in assembler/stage_rootfs assembler/rootfs_apt assembler/rootfs_dnf assembler/rootfs_import \
-		lib/cache lib/manifest lib/util lib/log lib/spawn lib/derive; do
+		lib/cache lib/manifest lib/util lib/log lib/spawn lib/derive lib/userns; do
 		objs+=("build/$dir/$f.o")
 	done
 	make -C "$ROOT" -s build/slipway "${objs[@]}" >&2 || return 1
