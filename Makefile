@@ -27,7 +27,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(patsubst %.c,build/san/%.o,$(filter-out assembler/main.c assembler/cmd_%.c,$(ASM_SRC)))
 
 # Debian packages the build and the tests need.  `make deps` installs the
-# missing ones (apt-get update first, once, only when something is missing).
+# missing ones (apt-get update first, once, only when something is missing),
+# then the SPDX validator, which Debian 12 lacks: python3-spdx-tools from a
+# newer Debian release, see tests/lib/spdx-tools.sh.
 DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
 	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev \
 	clang libclang-rt-14-dev
@@ -48,6 +50,8 @@ deps:
 		if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install:" $$missing >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@tests/lib/spdx-tools.sh install || \
+		echo "make deps: the SPDX validator (python3-spdx-tools) is not installed; tests/integration/test-sbom-spdx will fail or skip" >&2
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
