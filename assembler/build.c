@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers on the build context shared by the stages. */
 #include "build.h"
+#include "log.h"
 #include "util.h"
+
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -26,3 +29,13 @@ void build_add_artifact(struct build_ctx *ctx, const char *tmp_path, const char 
         strv_push(&ctx->artifact_finals, final_path);
 }
 
+
+int build_add_report(struct build_ctx *ctx, const char *name, const char *content) {
+        _cleanup_free_ char *tmp = xasprintf("%s/%s.tmp", ctx->workdir, name);
+        _cleanup_free_ char *final = xasprintf("%s/%s", ctx->outdir, name);
+        int r = write_file(tmp, content, strlen(content), 0644);
+        if (r < 0)
+                return log_error_errno(r, "write %s", tmp);
+        build_add_artifact(ctx, tmp, final);
+        return 0;
+}

@@ -65,4 +65,7 @@ int stage_verify(struct build_ctx *ctx);
 /* Records a change made to the tree in build.json's "changes". */
 void build_record_change(struct build_ctx *ctx, const char *what, const char *where, const char *origin_path);
 /* Registers an artifact written under a temp name; renamed at the end. */
+/* Writes CONTENT as report NAME in the work directory, renamed into the
+ * output directory with the artifacts. */
+int build_add_report(struct build_ctx *ctx, const char *name, const char *content);
 void build_add_artifact(struct build_ctx *ctx, const char *tmp_path, const char *final_path);

@@ -69,6 +69,13 @@ static int finalize_artifacts(struct build_ctx *ctx) {
         return 0;
 }
 
+/* build.json, once every stage that ran has its time in it. */
+static int write_build_json(struct build_ctx *ctx) {
+        const char *json = json_object_to_json_string_ext(ctx->build_json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+        _cleanup_free_ char *text = xasprintf("%s\n", json);
+        return build_add_report(ctx, "build.json", text);
+}
+
 static const struct {
         const char *name;
         int (*run)(struct build_ctx *ctx);
@@ -89,6 +96,7 @@ static int run_stages(struct build_ctx *ctx) {
         for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
                 if (spawn_interrupted())
                         return -EINTR;
+                progress_stage(stages[i].name);
                 uint64_t t0 = now_usec();
                 int r = stages[i].run(ctx);
                 double secs = (double)(now_usec() - t0) / 1e6;
@@ -212,13 +220,17 @@ int cmd_build(int argc, char **argv) {
 
         uint64_t t0 = now_usec();
         r = run_stages(&ctx);
+        progress_stage(NULL);
         if (r == -EDQUOT) {
                 /* Over budget: the report stage kept only its reports (see
                  * stage_report.c); they explain the failure, so they land. */
-                (void)finalize_artifacts(&ctx);
+                if (write_build_json(&ctx) == 0)
+                        (void)finalize_artifacts(&ctx);
                 exit_code = EXIT_FAILURE_BUILD;
                 goto finish;
         }
+        if (r == 0)
+                r = write_build_json(&ctx);
         if (r == 0)
                 r = finalize_artifacts(&ctx);
         if (r == 0) {

@@ -29,16 +29,6 @@ static const char *base_name(const char *path) {
         return s ? s + 1 : path;
 }
 
-static int add_report(struct build_ctx *ctx, const char *name, const char *content) {
-        _cleanup_free_ char *tmp = xasprintf("%s/%s.tmp", ctx->workdir, name);
-        _cleanup_free_ char *final = xasprintf("%s/%s", ctx->outdir, name);
-        int r = write_file(tmp, content, strlen(content), 0644);
-        if (r < 0)
-                return log_error_errno(r, "write %s", tmp);
-        build_add_artifact(ctx, tmp, final);
-        return 0;
-}
-
 static const char *fs_name(enum slw_fs fs) {
         return fs == FS_EXT4 ? "ext4" : fs == FS_VFAT ? "vfat" : "none";
 }
@@ -216,7 +206,7 @@ int stage_report(struct build_ctx *ctx) {
         json_object_object_add(ctx->build_json, "budget", json_object_get(json_object_object_get(size, "budget")));
         _cleanup_free_ char *size_text = size_report_to_string(size), *html = size_report_html(size);
         json_object_put(size);
-        if ((r = add_report(ctx, "size.json", size_text)) < 0 || (r = add_report(ctx, "size.html", html)) < 0) {
+        if ((r = build_add_report(ctx, "size.json", size_text)) < 0 || (r = build_add_report(ctx, "size.html", html)) < 0) {
                 pkg_list_free(&pkgs);
                 return r;
         }
@@ -238,7 +228,7 @@ int stage_report(struct build_ctx *ctx) {
                 _cleanup_free_ char *text = xasprintf("%s\n", json_object_to_json_string_ext(sbom, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(sbom);
-                if ((r = add_report(ctx, "sbom.spdx.json", text)) < 0)
+                if ((r = build_add_report(ctx, "sbom.spdx.json", text)) < 0)
                         return r;
                 _cleanup_free_ char *final = path_join(ctx->outdir, "packages.json");
                 build_add_artifact(ctx, manifest, final);
@@ -246,17 +236,10 @@ int stage_report(struct build_ctx *ctx) {
 
         if (over > 0) {
                 drop_images(ctx, n_images);
-                const char *json = json_object_to_json_string_ext(ctx->build_json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-                _cleanup_free_ char *withnl = xasprintf("%s\n", json);
-                if ((r = add_report(ctx, "build.json", withnl)) < 0)
-                        return r;
                 log_error("build is over budget (%d limit%s exceeded); reports written, images not kept", over, over == 1 ? "" : "s");
                 return -EDQUOT;
         }
-        r = add_report(ctx, "SHA256SUMS", sums);
-        if (r < 0)
-                return r;
-        const char *json = json_object_to_json_string_ext(ctx->build_json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-        _cleanup_free_ char *withnl = xasprintf("%s\n", json);
-        return add_report(ctx, "build.json", withnl);
+        /* build.json is written by cmd_build.c after the last stage, so
+         * that it has every stage's time. */
+        return build_add_report(ctx, "SHA256SUMS", sums);
 }

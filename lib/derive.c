@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "derive.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -68,6 +69,7 @@ static int digest_zeros(EVP_MD_CTX *c, uint64_t len) {
         while (len > 0) {
                 size_t n = len < sizeof(zero_block) ? (size_t)len : sizeof(zero_block);
                 EVP_DigestUpdate(c, zero_block, n);
+                progress_bytes_add(n);
                 len -= n;
         }
         return 0;
@@ -86,6 +88,7 @@ static int digest_data(EVP_MD_CTX *c, int fd, off_t start, off_t end) {
                 if (n == 0)
                         return -EIO; /* the file shrank under us */
                 EVP_DigestUpdate(c, buf, (size_t)n);
+                progress_bytes_add((unsigned long long)n);
                 start += n;
         }
         return 0;
@@ -148,6 +151,13 @@ static void *hash_thread(void *arg) {
 int sha256_files_hex(char *const *paths, size_t n, char (*out)[65], size_t *ret_failed) {
         /* Artifacts are independent: hash them on every core (each artifact
          * on one thread; SHA-256 of one stream cannot be split). */
+        unsigned long long total = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                if (stat(paths[i], &st) == 0)
+                        total += (unsigned long long)st.st_size;
+        }
+        progress_bytes_total(total);
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         size_t width = cores > 1 ? (size_t)cores : 1;
         struct hash_job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
@@ -175,5 +185,6 @@ int sha256_files_hex(char *const *paths, size_t n, char (*out)[65], size_t *ret_
         free(jobs);
         free(threads);
         free(started);
+        progress_bytes_total(0);
         return r;
 }

@@ -16,6 +16,17 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * caller can write `return log_error_errno(r, "...")`. */
 int log_msg_errno(enum log_level level, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The progress line (issue 10): on a terminal at the default level, one line
+ * under the log shows the current stage, its elapsed time and, when a stage
+ * reports them, bytes done of a total; log lines print above it.  Off when
+ * stderr is not a terminal, with --quiet or --verbose, or TERM=dumb.
+ * progress_stage() starts it (a ticker thread: call it only after anything
+ * that needs a single-threaded process, like entering a user namespace);
+ * progress_stage(NULL) ends it and clears the line. */
+void progress_stage(const char *stage);
+void progress_bytes_total(unsigned long long total);   /* 0: none; resets the count */
+void progress_bytes_add(unsigned long long n);          /* any thread */
+
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
