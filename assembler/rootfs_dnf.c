@@ -14,8 +14,12 @@
 #include "spawn.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -89,6 +93,75 @@ static void remove_cachedir_leak(const char *dest, const char *cachedir) {
         }
 }
 
+/* dpkg's path-exclude/path-include, after the fact: rpm has no path filter
+ * (only tsflags=nodocs and %_install_langs), so files matching an exclude
+ * glob and no include glob are removed once dnf is done, and directories
+ * that match and end up empty.  The globs match the whole path with
+ * fnmatch(3) and no flags, as dpkg's do ('*' crosses '/').  The rpm
+ * database still lists the files, as dpkg's does for filtered paths. */
+static int filter_dir(int dfd, char *path, size_t len, size_t cap, char *const *excl, char *const *incl, size_t *removed) {
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return -errno;
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                size_t n = strlen(de->d_name);
+                if (len + 1 + n + 1 > cap)
+                        continue; /* longer than PATH_MAX: no glob of ours names it */
+                path[len] = '/';
+                memcpy(path + len + 1, de->d_name, n + 1);
+                struct stat st;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        r = filter_dir(sub, path, len + 1 + n, cap, excl, incl, removed);
+                        path[len + 1 + n] = '\0';
+                }
+                bool match = false;
+                for (size_t i = 0; excl && excl[i] && !match; i++)
+                        match = fnmatch(excl[i], path, 0) == 0;
+                for (size_t i = 0; match && incl && incl[i]; i++)
+                        if (fnmatch(incl[i], path, 0) == 0)
+                                match = false;
+                if (r == 0 && match) {
+                        if (unlinkat(dirfd(d), de->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
+                                (*removed)++;
+                        else if (!(S_ISDIR(st.st_mode) && (errno == ENOTEMPTY || errno == EEXIST)))
+                                r = -errno;
+                }
+                path[len] = '\0';
+        }
+        closedir(d);
+        return r;
+}
+
+static int apply_path_filters(const char *tree, char *const *excl, char *const *incl) {
+        if (!excl || !excl[0])
+                return 0;
+        int fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "rootfs: %s", tree);
+        char path[PATH_MAX] = "";
+        size_t removed = 0;
+        int r = filter_dir(fd, path, 0, sizeof(path), excl, incl, &removed);
+        if (r < 0)
+                return log_error_errno(r, "rootfs: applying packages.exclude-paths at %s", path);
+        log_info("rootfs: packages.exclude-paths removed %zu paths", removed);
+        return 0;
+}
+
 static int dnf_install(const struct build_ctx *ctx, const char *dest) {
         const struct slw_profile *p = ctx->profile;
         if (!p->distribution.release || !*p->distribution.release)
@@ -98,9 +171,6 @@ static int dnf_install(const struct build_ctx *ctx, const char *dest) {
                 return log_error_errno(-ENOENT, "rootfs: neither dnf5 nor dnf is installed (apt-get install dnf)");
         if (!p->packages.install || !p->packages.install[0])
                 return log_error_errno(-EINVAL, "rootfs: the dnf backend needs packages.install");
-        if (p->packages.exclude_paths && p->packages.exclude_paths[0])
-                log_warning("rootfs: dnf has no path filters: packages.exclude_paths is applied by the "
-                            "configure stage's pruning only (docs are skipped with tsflags=nodocs)");
 
         /* Private config next to the tree: <entry-tmp>/dnf/{dnf.conf,repos.d,home}. */
         _cleanup_free_ char *parent = xstrdup(dest);
@@ -201,7 +271,7 @@ static int dnf_install(const struct build_ctx *ctx, const char *dest) {
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
         if (r == 0)
-                return 0;
+                return apply_path_filters(dest, p->packages.exclude_paths, p->packages.include_paths);
         /* dnf 4 prints "No match for argument: foo" on stdout and
          * "Error: Unable to find a match: foo bar" on stderr; dnf5 prints
          * "No match for argument: foo" on stderr. */
