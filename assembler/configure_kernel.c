@@ -101,6 +101,20 @@ static bool module_allowed(struct cfg *c, const char *relpath /* below kernel/ *
         return false;
 }
 
+static bool tree_has(struct cfg *c, const char *path) {
+        _cleanup_free_ char *host = NULL;
+        return cfg_resolve(c, path, 0, &host) == 0;
+}
+
+/* 1: initramfs-tools, 2: dracut, 0: neither (config and program both needed). */
+static int initramfs_kind(struct cfg *c) {
+        if (tree_has(c, "/etc/initramfs-tools") && (tree_has(c, "/usr/sbin/update-initramfs") || tree_has(c, "/sbin/update-initramfs")))
+                return 1;
+        if (tree_has(c, "/usr/lib/dracut") && (tree_has(c, "/usr/bin/dracut") || tree_has(c, "/usr/sbin/dracut")))
+                return 2;
+        return 0;
+}
+
 int kernel_validate(struct cfg *c) {
         const struct slw_profile *p = c->p;
         bool have_modules = p->kernel.initramfs_modules && p->kernel.initramfs_modules[0];
@@ -138,7 +152,19 @@ int kernel_validate(struct cfg *c) {
                                 cfg_warning(c, "prune.kernel-modules", "the allow-list prunes udf (Azure's provisioning medium needs it)");
                 }
         }
-        c->regenerate_initramfs = have_modules || p->prune.kernel_modules;
+        /* The initramfs is regenerated for the profile's module list, and
+         * after pruning when the image has one (it may carry pruned
+         * modules); an image without one keeps having none.  Whether the
+         * image can do it is checked here, before anything is written. */
+        if (c->kver) {
+                _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *initrd = NULL;
+                bool have_initrd = cfg_resolve(c, initrd_rel, 0, &initrd) == 0;
+                c->regenerate_initramfs = have_modules || (p->prune.kernel_modules && have_initrd);
+                if (c->regenerate_initramfs && initramfs_kind(c) == 0)
+                        cfg_error(c, have_modules ? "kernel.initramfs-modules" : "prune.kernel-modules",
+                                  "the image has neither initramfs-tools (/etc/initramfs-tools, update-initramfs) nor dracut "
+                                  "to regenerate the initramfs of kernel %s with", c->kver);
+        }
         return 0;
 }
 
@@ -291,9 +317,8 @@ int kernel_prune_modules(struct cfg *c) {
  * dracut drop-in).  Returns 1 for initramfs-tools, 2 for dracut. */
 static int initramfs_config(struct cfg *c) {
         char **mods = c->p->kernel.initramfs_modules;
-        _cleanup_free_ char *host = NULL;
-        int r;
-        if (cfg_resolve(c, "/etc/initramfs-tools", 0, &host) == 0) {
+        int r, kind = initramfs_kind(c);
+        if (kind == 1) {
                 _cleanup_free_ char *file = NULL, *data = NULL;
                 if ((r = cfg_resolve(c, "/etc/initramfs-tools/modules", ROOTPATH_NONEXISTENT, &file)) < 0)
                         return log_error_errno(r, "resolving /etc/initramfs-tools/modules");
@@ -332,8 +357,7 @@ static int initramfs_config(struct cfg *c) {
                         cfg_change(c, "initramfs modules", "/etc/initramfs-tools/modules", "kernel.initramfs-modules");
                 return 1;
         }
-        _cleanup_free_ char *dracut = NULL;
-        if (cfg_resolve(c, "/usr/lib/dracut", 0, &dracut) == 0) {
+        if (kind == 2) {
                 size_t cap = 64;
                 for (char **m = mods; m && *m; m++)
                         cap += strlen(*m) + 1;

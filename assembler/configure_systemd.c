@@ -252,17 +252,24 @@ int systemd_validate(struct cfg *c) {
 int systemd_apply(struct cfg *c) {
         const struct slw_profile *p = c->p;
         int r;
-        for (char **u = p->systemd.disable; u && *u; u++)
-                if ((r = disable_one(c, *u, "systemd.disable")) < 0)
+        /* Each change names its own item's line: lists append across
+         * included files, so the list's line may be in another file. */
+        for (size_t i = 0; p->systemd.disable && p->systemd.disable[i]; i++) {
+                _cleanup_free_ char *origin = xasprintf("systemd.disable[%zu]", i);
+                if ((r = disable_one(c, p->systemd.disable[i], origin)) < 0)
                         return r;
-        for (char **u = p->systemd.enable; u && *u; u++)
-                if ((r = systemd_enable_unit(c, *u, "systemd.enable")) < 0)
+        }
+        for (size_t i = 0; p->systemd.enable && p->systemd.enable[i]; i++) {
+                _cleanup_free_ char *origin = xasprintf("systemd.enable[%zu]", i);
+                if ((r = systemd_enable_unit(c, p->systemd.enable[i], origin)) < 0)
                         return r;
-        for (char **u = p->systemd.mask; u && *u; u++) {
-                _cleanup_free_ char *link = xasprintf("/etc/systemd/system/%s", *u);
-                if ((r = disable_one(c, *u, "systemd.mask")) < 0 || (r = cfg_symlink(c, "/dev/null", link)) < 0)
+        }
+        for (size_t i = 0; p->systemd.mask && p->systemd.mask[i]; i++) {
+                _cleanup_free_ char *origin = xasprintf("systemd.mask[%zu]", i);
+                _cleanup_free_ char *link = xasprintf("/etc/systemd/system/%s", p->systemd.mask[i]);
+                if ((r = disable_one(c, p->systemd.mask[i], origin)) < 0 || (r = cfg_symlink(c, "/dev/null", link)) < 0)
                         return r;
-                cfg_change(c, "masked unit", link, "systemd.mask");
+                cfg_change(c, "masked unit", link, origin);
         }
         if (p->systemd.default_target) {
                 _cleanup_free_ char *path = NULL;

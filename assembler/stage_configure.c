@@ -16,12 +16,15 @@
 #include "rootpath.h"
 #include "util.h"
 
+/* "file:line:col: key", so a configure error reads like every other
+ * profile error ("file:line:col: message", README) and still names the
+ * key it is about. */
 static const char *where_of(struct cfg *c, const char *origin_path, char *buf, size_t n) {
         if (!origin_path)
                 origin_path = "";
         char tmp[512];
         const char *o = origin_format(profile_origin(c->p, origin_path), tmp, sizeof(tmp));
-        snprintf(buf, n, "%s (%s)", o ? o : "?", origin_path);
+        snprintf(buf, n, "%s: %s", o ? o : "?", origin_path);
         return buf;
 }
 

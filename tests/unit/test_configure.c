@@ -202,8 +202,9 @@ static void test_errors_before_any_write(void **state) {
         system_settings_validate(&c);
         systemd_validate(&c);
         kernel_validate(&c);
-        /* user twice, escape, "..", owner, hostname, timezone, unit, module */
-        assert_int_equal(c.n_errors, 8);
+        /* user twice, escape, "..", owner, hostname, timezone, unit, module,
+         * and no initramfs-tools or dracut to build the module list into */
+        assert_int_equal(c.n_errors, 9);
         accounts_free(&c.acc);
         free(c.kver);
 }
@@ -398,6 +399,35 @@ static void test_prune_kernel_modules(void **state) {
         free(c.kver);
 }
 
+/* Pruning modules regenerates the initramfs only when the image has one,
+ * and an image that has one but cannot rebuild it (no initramfs-tools, no
+ * dracut) is refused before anything is written, not after the modules
+ * are gone. */
+static void test_prune_needs_initramfs_generator(void **state) {
+        struct fx *f = *state;
+        put(f, "usr/lib/modules/6.1.0-test/kernel/drivers/hv/hv_vmbus.ko.xz", "ko", 0644);
+        put(f, "usr/lib/modules/6.1.0-test/kernel/sound/snd.ko.xz", "ko", 0644);
+        put(f, "boot/initrd.img-6.1.0-test", "initrd", 0644);
+        char *allow[] = { (char *)"drivers/hv/*", NULL };
+        f->p.prune.kernel_modules = allow;
+        f->p.hostname = (char *)"pruned";
+        log_set_level(getenv("TEST_VERBOSE") ? LOG_INFO : LOG_QUIET);
+        assert_int_equal(stage_configure(&f->ctx), -EINVAL);
+        assert_int_equal(n_changes, 0);
+        assert_true(exists(f, "usr/lib/modules/6.1.0-test/kernel/sound/snd.ko.xz"));
+        assert_false(exists(f, "etc/hostname"));
+
+        /* Without an initramfs there is nothing to rebuild: pruning goes ahead. */
+        char *initrd = path_join(f->dir, "boot/initrd.img-6.1.0-test");
+        assert_int_equal(unlink(initrd), 0);
+        free(initrd);
+        assert_int_equal(stage_configure(&f->ctx), 0);
+        assert_false(exists(f, "usr/lib/modules/6.1.0-test/kernel/sound/snd.ko.xz"));
+        assert_true(exists(f, "usr/lib/modules/6.1.0-test/kernel/drivers/hv/hv_vmbus.ko.xz"));
+        assert_false(exists(f, "boot/initrd.img-6.1.0-test"));
+        assert_true(exists(f, "etc/hostname"));
+}
+
 static void test_prune_and_generalize(void **state) {
         struct fx *f = *state;
         char *keep[] = { (char *)"de_DE.UTF-8", NULL };
@@ -448,6 +478,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kernel_modules, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_kernel_modules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prune_needs_initramfs_generator, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_and_generalize, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
