@@ -1,10 +1,12 @@
-# Sourced by tests: make_apt_fixture_repo DIR builds the offline apt
-# repository of tests/fixtures/apt-repo-src (fixture-a -> fixture-b ->
-# fixture-c; c ships docs, a man page and a DEP-5 copyright) in DIR, suite
-# and codename "fixture", component main, unsigned (use [trusted=yes]).
+# Sourced by tests: make_apt_fixture_repo DIR [SRC] builds the offline apt
+# repository of the package trees in SRC (default tests/fixtures/apt-repo-src:
+# fixture-a -> fixture-b -> fixture-c, c shipping docs, a man page and a
+# DEP-5 copyright; fixture-os, -kernel, -cruft for the configure tests) in
+# DIR, suite and codename "fixture", component main, unsigned (use
+# [trusted=yes]).
 make_apt_fixture_repo() {
-	local repo=$1 src p
-	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/apt-repo-src" && pwd)
+	local repo=$1 src=${2:-} p
+	[ -n "$src" ] || src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/apt-repo-src" && pwd)
 	mkdir -p "$repo/pool" "$repo/dists/fixture/main/binary-amd64" "$repo/dists/fixture/main/binary-all"
 	for p in "$src"/fixture-*; do
 		dpkg-deb --root-owner-group -Zgzip -b "$p" "$repo/pool/" >/dev/null || return 1
