@@ -37,6 +37,8 @@ static const char *type_name(enum slw_part_type t) {
         case PART_ROOT: return "root";
         case PART_LINUX: return "linux";
         case PART_SWAP: return "swap";
+        case PART_ROOT_VERITY: return "verity";
+        case PART_VAR: return "var";
         }
         return "?";
 }
@@ -68,6 +70,10 @@ static int make_filesystem(struct build_ctx *ctx, struct planned_partition *pp, 
         }
         case FS_VFAT:
                 return vfat_make(ctx->raw_tmp, pp->offset, pp->size, pp->vfat_serial, label);
+        case FS_EROFS:
+        case FS_SQUASHFS:
+                /* the immutable root: not built yet */
+                return -EOPNOTSUPP;
         }
         return -EINVAL;
 }
