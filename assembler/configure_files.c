@@ -253,13 +253,22 @@ int fstab_apply(struct cfg *c) {
         size_t len = (size_t)snprintf(buf, sizeof(buf), "# /etc/fstab: written by slipway from the profile's disk layout.\n"
                                       "# <file system> <mount point> <type> <options> <dump> <pass>\n");
         const struct planned_partition *root = &plan->parts[plan->root_index];
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s / %s defaults,errors=remount-ro 0 1\n", root->fs_uuid,
-                                fs_name(root->spec && root->spec->fs != FS_NONE ? root->spec->fs : FS_EXT4));
+        bool immutable = c->p->immutable.enabled;
+        /* An immutable root is /dev/mapper/root from the kernel command line
+         * (roothash=), read-only: no fstab line.  Its ESP is at /efi, where
+         * systemd-sysupdate and bootctl look first. */
+        if (!immutable)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s / %s defaults,errors=remount-ro 0 1\n", root->fs_uuid,
+                                        fs_name(root->spec && root->spec->fs != FS_NONE ? root->spec->fs : FS_EXT4));
         int r;
+        const char *esp_dir = immutable ? "/efi" : "/boot/efi";
         if (plan->esp_index >= 0 && (size_t)plan->esp_index < plan->n_parts) {
-                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s /boot/efi vfat umask=0077 0 2\n",
-                                        plan->parts[plan->esp_index].fs_uuid);
-                if ((r = cfg_mkdir(c, "/boot/efi", 0755, NULL)) < 0)
+                /* immutable: mounted on first access (systemd-sysupdate,
+                 * bootctl), not on every boot's critical path */
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s vfat umask=0077%s 0 2\n",
+                                        plan->parts[plan->esp_index].fs_uuid, esp_dir,
+                                        immutable ? ",noauto,x-systemd.automount" : "");
+                if ((r = cfg_mkdir(c, esp_dir, 0755, NULL)) < 0)
                         return r;
         }
         for (size_t i = 0; i < plan->n_parts && len < sizeof(buf) - 256; i++) {

@@ -138,7 +138,18 @@ int kernel_validate(struct cfg *c) {
                                 cfg_warning(c, "prune.kernel-modules", "the allow-list prunes udf (Azure's provisioning medium needs it)");
                 }
         }
-        c->regenerate_initramfs = have_modules || p->prune.kernel_modules;
+        if (p->immutable.enabled && !c->kver)
+                return cfg_error(c, "immutable.enabled", "the image has no kernel (no /lib/modules/<version>/modules.dep)");
+        if (p->immutable.enabled) {
+                _cleanup_free_ char *dracut = NULL, *veritysetup = NULL;
+                if (cfg_resolve(c, "/usr/lib/dracut/modules.d/01systemd-veritysetup", 0, &dracut) < 0)
+                        return cfg_error(c, "immutable.enabled", "an immutable image needs dracut in the image (packages.install: "
+                                         "dracut; initramfs-tools cannot open a dm-verity root)");
+                if (cfg_resolve(c, "/usr/lib/systemd/system-generators/systemd-veritysetup-generator", 0, &veritysetup) < 0)
+                        return cfg_error(c, "immutable.enabled", "an immutable image needs systemd-veritysetup-generator in the "
+                                         "image (packages.install: systemd-cryptsetup)");
+        }
+        c->regenerate_initramfs = have_modules || p->prune.kernel_modules || p->immutable.enabled;
         return 0;
 }
 
@@ -293,7 +304,8 @@ static int initramfs_config(struct cfg *c) {
         char **mods = c->p->kernel.initramfs_modules;
         _cleanup_free_ char *host = NULL;
         int r;
-        if (cfg_resolve(c, "/etc/initramfs-tools", 0, &host) == 0) {
+        /* an immutable image's initramfs is dracut's (checked in kernel_validate) */
+        if (!c->p->immutable.enabled && cfg_resolve(c, "/etc/initramfs-tools", 0, &host) == 0) {
                 _cleanup_free_ char *file = NULL, *data = NULL;
                 if ((r = cfg_resolve(c, "/etc/initramfs-tools/modules", ROOTPATH_NONEXISTENT, &file)) < 0)
                         return log_error_errno(r, "resolving /etc/initramfs-tools/modules");
@@ -344,6 +356,20 @@ static int initramfs_config(struct cfg *c) {
                         strcat(buf, " ");
                 }
                 strcat(buf, "\"\n");
+                if (c->p->immutable.enabled) {
+                        /* The verity root: systemd in the initrd, whose
+                         * veritysetup generator turns roothash= into
+                         * /dev/mapper/root; the device-mapper target and
+                         * the read-only filesystems; the disk drivers
+                         * (dracut's generic mode has them already). */
+                        static const char extra[] =
+                                "# slipway: immutable.enabled (dm-verity root)\n"
+                                "add_dracutmodules+=\" systemd systemd-veritysetup dm \"\n"
+                                "add_drivers+=\" dm-verity erofs squashfs virtio_blk virtio_scsi virtio_pci nvme sd_mod \"\n";
+                        char *nb = xasprintf("%s%s", buf, extra);
+                        free(buf);
+                        buf = nb;
+                }
                 _cleanup_free_ char *dir = NULL, *file = NULL;
                 if ((r = cfg_mkdir(c, "/etc/dracut.conf.d", 0755, &dir)) < 0)
                         return r;
