@@ -20,6 +20,9 @@
  *   \NAME\NAME_VERSION.vmlinuz        the image's newest kernel
  *   \NAME\NAME_VERSION.initrd         its initrd (dracut, dm-verity capable)
  *   \loader\entries\NAME_VERSION.conf linux, initrd, options with roothash=
+ *                                     (no boot counter: the first version has
+ *                                     nothing to fall back to; updates get
+ *                                     one, see configure_immutable.c)
  *
  * Kernel command line: roothash=<root hash of root-A> root=/dev/mapper/root
  * rootfstype=<erofs|squashfs> ro, then the profile's kernel.cmdline.  In the
@@ -115,6 +118,18 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
         _cleanup_free_ char *ename = xasprintf("%s.conf", nv), *epath = path_join(entries, ename);
         if ((r = write_file(epath, entry, strlen(entry), 0644)) < 0)
                 return log_error_errno(r, "cannot write %s", epath);
+
+        /* The same kernel, initrd and entry as update artifacts (the
+         * sysupdate source files NAME_VERSION.vmlinuz/.initrd/.conf). */
+        const char *staged[] = { kdst, idst, epath };
+        const char *suffix[] = { "vmlinuz", "initrd", "conf" };
+        for (size_t i = 0; i < ELEMENTSOF(staged); i++) {
+                _cleanup_free_ char *tmp = xasprintf("%s/%s.%s", ctx->workdir, nv, suffix[i]);
+                _cleanup_free_ char *final = xasprintf("%s/%s.%s", ctx->outdir, nv, suffix[i]);
+                if ((r = copy_file(staged[i], tmp)) < 0)
+                        return r;
+                build_add_artifact(ctx, tmp, final);
+        }
 
         const struct planned_partition *esp = &ctx->plan.parts[ctx->plan.esp_index];
         uint64_t usable = esp->size - esp->size / 64 - MiB, need = dir_bytes(esp_dir);

@@ -264,10 +264,17 @@ int fstab_apply(struct cfg *c) {
         const char *esp_dir = immutable ? "/efi" : "/boot/efi";
         if (plan->esp_index >= 0 && (size_t)plan->esp_index < plan->n_parts) {
                 /* immutable: mounted on first access (systemd-sysupdate,
-                 * bootctl), not on every boot's critical path */
-                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s vfat umask=0077%s 0 2\n",
-                                        plan->parts[plan->esp_index].fs_uuid, esp_dir,
-                                        immutable ? ",noauto,x-systemd.automount" : "");
+                 * bootctl), not on every boot's critical path; named by
+                 * partition name, because a later version's build (another
+                 * version or epoch, so other derived UUIDs) must find the
+                 * ESP and /var this disk was made with */
+                if (immutable)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+                                                "PARTLABEL=%s %s vfat umask=0077,noauto,x-systemd.automount 0 2\n",
+                                                plan->parts[plan->esp_index].spec->label, esp_dir);
+                else
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s vfat umask=0077 0 2\n",
+                                                plan->parts[plan->esp_index].fs_uuid, esp_dir);
                 if ((r = cfg_mkdir(c, esp_dir, 0755, NULL)) < 0)
                         return r;
         }
@@ -277,8 +284,12 @@ int fstab_apply(struct cfg *c) {
                         continue;
                 if (pp->spec->type == PART_SWAP || pp->spec->type == PART_BIOS_BOOT || !pp->spec->mountpoint || !fs_name(pp->spec->fs))
                         continue;
-                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s %s defaults 0 2\n", pp->fs_uuid,
-                                        pp->spec->mountpoint, fs_name(pp->spec->fs));
+                if (immutable && pp->spec->label)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "PARTLABEL=%s %s %s defaults 0 2\n", pp->spec->label,
+                                                pp->spec->mountpoint, fs_name(pp->spec->fs));
+                else
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s %s defaults 0 2\n", pp->fs_uuid,
+                                                pp->spec->mountpoint, fs_name(pp->spec->fs));
                 if ((r = cfg_mkdir(c, pp->spec->mountpoint, 0755, NULL)) < 0)
                         return r;
         }

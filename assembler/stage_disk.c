@@ -136,7 +136,10 @@ static int copy_into_image(int img_fd, const char *path, uint64_t offset, uint64
  *    slot B "_empty": what systemd-sysupdate's partition transfers match;
  *  - /var is ext4 made from the tree's /var (state that must be writable);
  *    the tree's /var also stays in the read-only image, under the mount.
- * The root hash goes to plan->roothash for the boot entry. */
+ * The root hash goes to plan->roothash for the boot entry; the image and
+ * the hash tree are also artifacts (NAME_VERSION_UUID.root.erofs and
+ * NAME_VERSION_UUID.verity), the files an update to this version is
+ * made of. */
 static int disk_immutable(struct build_ctx *ctx) {
         const struct slw_profile *p = ctx->profile;
         struct disk_plan *plan = &ctx->plan;
@@ -246,8 +249,13 @@ static int disk_immutable(struct build_ctx *ctx) {
                 } else if (pp->spec->type == PART_ESP && (r = make_filesystem(ctx, pp, NULL)) < 0)
                         return r;
         }
-        (void)unlink(img);
-        (void)unlink(hash);
+        /* The update artifacts of this version (systemd-sysupdate's source
+         * files, see configure_immutable.c): the partition UUIDs are in the
+         * names, sysupdate gives them to the slots it writes. */
+        _cleanup_free_ char *img_final = xasprintf("%s/%s_%s_%s.root.%s", ctx->outdir, p->name, p->version, root->part_uuid, fsname);
+        _cleanup_free_ char *hash_final = xasprintf("%s/%s_%s_%s.verity", ctx->outdir, p->name, p->version, verity->part_uuid);
+        build_add_artifact(ctx, img, img_final);
+        build_add_artifact(ctx, hash, hash_final);
         return 0;
 }
 

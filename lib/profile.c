@@ -90,6 +90,7 @@ static const struct skey immutable_keys[] = {
         { .name = "enabled", .type = T_BOOL }, { .name = "filesystem", .type = T_ENUM, .enums = ro_filesystems },
         { .name = "compression", .type = T_ENUM, .enums = ro_compressions }, { .name = "slot-size", .type = T_SIZE_AUTO },
         { .name = "var-size", .type = T_SIZE }, { .name = "esp-size", .type = T_SIZE }, { .name = "etc", .type = T_ENUM, .enums = etc_modes },
+        { .name = "update-source", .type = T_STR }, { .name = "tries", .type = T_INT, .min = 1, .max = 10 },
         END };
 
 static const struct skey top_keys[] = {
@@ -577,6 +578,16 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
                                            "run time, which contradicts immutable.enabled: true (the root is read-only; an "
                                            "immutable image is updated whole, by systemd-sysupdate)", i, units->items[i]->value);
 
+        const struct pnode *src = pnode_get(im, "update-source");
+        if (scalar_ok(src)) {
+                bool url = startswith(src->value, "http://") || startswith(src->value, "https://");
+                bool bad = false;
+                for (const char *c = src->value; *c; c++)
+                        bad |= (unsigned char)*c <= ' ' || *c == 0x7f;
+                if (bad || (!url && src->value[0] != '/'))
+                        profile_errors_add(v->errs, src->origin, "immutable.update-source: expected an absolute directory or an "
+                                           "http(s) URL without spaces, got '%s'", src->value);
+        }
         const struct pnode *comp = pnode_get(im, "compression");
         if (scalar_ok(comp)) {
                 static const char *const erofs_ok[] = { "none", "lz4", "lz4hc", NULL };
@@ -847,6 +858,10 @@ static void build_model(struct slw_profile *p) {
         p->immutable.slot_size = size_at(im, "slot-size", 0, NULL);
         p->immutable.var_size = size_at(im, "var-size", 256 * MiB, NULL);
         p->immutable.esp_size = size_at(im, "esp-size", 256 * MiB, NULL);
+        p->immutable.update_source = str_at(im, "update-source");
+        if (!p->immutable.update_source)
+                p->immutable.update_source = xstrdup("/var/lib/slipway/updates");
+        p->immutable.tries = (unsigned)int_at(im, "tries", 3);
 
         const struct pnode *bl = pnode_get(root, "bootloader");
         /* an immutable image boots with systemd-boot: UEFI only */
@@ -1015,6 +1030,7 @@ void profile_free(struct slw_profile *p) {
                 free(p->disk.partitions[i].origin_path);
         }
         free(p->disk.partitions);
+        free(p->immutable.update_source);
         free(p);
 }
 

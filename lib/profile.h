@@ -178,6 +178,8 @@ struct slw_profile {
                 enum slw_ro_compression compression;
                 uint64_t slot_size;                /* 0 = auto: the first image + max(25 %, 64 MiB) */
                 uint64_t var_size, esp_size;
+                char *update_source;               /* systemd-sysupdate's source: a directory or an http(s) URL */
+                unsigned tries;                    /* boot counting: tries of a new version before it falls back */
         } immutable;
 };
 

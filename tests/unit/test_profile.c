@@ -307,6 +307,8 @@ static void test_immutable_model(void **state) {
         assert_int_equal(p->immutable.slot_size, 1024 * MiB);
         assert_int_equal(p->immutable.var_size, 256 * MiB);
         assert_int_equal(p->immutable.esp_size, 256 * MiB);
+        assert_string_equal(p->immutable.update_source, "/var/lib/slipway/updates");
+        assert_int_equal(p->immutable.tries, 3);
         static const enum slw_part_type types[] = { PART_ESP, PART_ROOT, PART_ROOT_VERITY, PART_ROOT, PART_ROOT_VERITY, PART_VAR };
         static const char *const labels[] = { "ESP", "imm_2.1", "imm_2.1_verity", "_empty", "_empty", "var" };
         static const int slots[] = { -1, 0, 0, 1, 1, -1 };
