@@ -53,8 +53,12 @@ int roimage_make(const struct roimage_params *p) {
         } else if (p->fs == FS_SQUASHFS) {
                 if (p->compression >= ELEMENTSOF(squashfs_comp) || (p->compression != ROC_NONE && !squashfs_comp[p->compression]))
                         return log_error_errno(-EINVAL, "squashfs cannot use that compression");
-                const char *args[] = { "mksquashfs", p->tree, p->out, "-noappend", "-quiet", "-no-progress",
-                                       "-mkfs-time", epoch, "-all-time", epoch };
+                /* Times: mksquashfs refuses -mkfs-time/-all-time when
+                 * SOURCE_DATE_EPOCH is in its environment (as it is in a
+                 * reproducible build), so it always gets the epoch that way
+                 * (run_command's env below): creation time = epoch, file
+                 * times clamped to it. */
+                const char *args[] = { "mksquashfs", p->tree, p->out, "-noappend", "-quiet", "-no-progress" };
                 for (size_t i = 0; i < ELEMENTSOF(args); i++)
                         strv_push(&argv, args[i]);
                 if (p->compression == ROC_NONE) {
@@ -67,8 +71,17 @@ int roimage_make(const struct roimage_params *p) {
                 }
         } else
                 return log_error_errno(-EINVAL, "the immutable root must be erofs or squashfs");
-        if ((r = run_command(argv, &(struct run_opts){ .quiet = true })) < 0)
-                return log_error_errno(r, "cannot make the read-only root image %s", p->out);
+        /* mksquashfs reports some errors on stdout: keep it for the log */
+        _cleanup_free_ char *out = NULL, *sde = xasprintf("SOURCE_DATE_EPOCH=%s", epoch);
+        size_t out_len = 0;
+        char *env[] = { sde, NULL };
+        if ((r = run_command(argv, &(struct run_opts){ .capture_stdout = true, .out = &out, .out_len = &out_len, .env = env })) < 0) {
+                const char *tail = out ? out + out_len : NULL;
+                for (int lines = 0; tail && tail > out && lines < 6; lines += *--tail == '\n')
+                        ;
+                return log_error_errno(r, "cannot make the read-only root image %s%s%s", p->out, out && *out ? ":\n" : "",
+                                       tail ? tail : "");
+        }
         return pad_to_block(p->out);
 }
 
