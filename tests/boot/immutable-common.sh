@@ -11,7 +11,7 @@ TYPE_VERITY=2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5
 TYPE_VAR=4D21B016-B534-45C2-A9FB-5C16E091FD2D
 
 imm_require() {
-	for tool in sfdisk jq mtype veritysetup fsck.erofs flock dd; do
+	for tool in sfdisk jq mtype veritysetup fsck.erofs flock dd debugfs; do
 		command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 	done
 	[ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || { echo "SKIP: no OVMF (package ovmf)"; exit 77; }
@@ -43,10 +43,48 @@ imm_roothash() {
 		grep -o 'roothash=[0-9a-f]*' | cut -d= -f2
 }
 
-# imm_boot IMAGE LOG MARKER [TIMEOUT]: boots on OVMF (TCG), waits for MARKER
+# imm_boot IMAGE LOG MARKER [QEMU-ARGS...]: boots on OVMF (TCG), waits for MARKER
 imm_boot() {
-	local t0=$SECONDS rc=0
-	flock /var/tmp/slipway-qemu.lock "$SLIPWAY" qemu "$1" --uefi --timeout "${4:-600}" --marker "$3" </dev/null >"$2" 2>&1 || rc=$?
+	local image=$1 log=$2 marker=$3 t0=$SECONDS rc=0
+	shift 3
+	flock /var/tmp/slipway-qemu.lock "$SLIPWAY" qemu "$image" --uefi --timeout 900 --marker "$marker" "$@" </dev/null >"$log" 2>&1 || rc=$?
 	echo "qemu exit $rc after $((SECONDS - t0)) s (including any wait for the qemu lock)"
 	return $rc
+}
+
+# build_version OUTDIR VERSION [--set K=V...]: the same profile as another
+# version (an update), from the same caches.
+build_version() {
+	local out=$1 version=$2 t0=$SECONDS
+	shift 2
+	rm -rf "$out"
+	mkdir -p "$out"
+	"$SLIPWAY" build profiles/test-immutable.yaml -o "$out" --set "image.version=$version" "$@"
+	echo "build of $version took $((SECONDS - t0)) s"
+}
+
+# stage_update IMAGE OUTDIR VERSION: copies the update artifacts of VERSION
+# (what a build writes for systemd-sysupdate) into /var/lib/slipway/updates
+# on IMAGE's /var partition (6) with debugfs: the default update source of
+# the image's transfer definitions.
+stage_update() {
+	local image=$1 out=$2 version=$3 cmds
+	local off=$(($(sfdisk --json "$image" | jq -r '.partitiontable.partitions[5].start') * 512))
+	cmds=$(mktemp)
+	{
+		echo "mkdir /lib/slipway"
+		echo "mkdir /lib/slipway/updates"
+		for f in "$out"/test-immutable_"$version"*; do
+			echo "write $f /lib/slipway/updates/$(basename "$f")"
+		done
+	} >"$cmds"
+	cat "$cmds"
+	debugfs -w -f "$cmds" "$image?offset=$off" >/dev/null
+	rm -f "$cmds"
+	debugfs -R "ls -l /lib/slipway/updates" "$image?offset=$off" 2>/dev/null
+}
+
+# entry_roothash OUTDIR VERSION: the root hash on that build's boot entry artifact
+entry_roothash() {
+	grep -o 'roothash=[0-9a-f]*' "$1/test-immutable_$2.conf" | cut -d= -f2
 }
