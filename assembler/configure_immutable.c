@@ -1,6 +1,27 @@
 /* SPDX-License-Identifier: MIT */
-/* immutable.enabled: what the read-only root needs from configure before
- * it is frozen into erofs (the disk stage):
+/* immutable.enabled.  The design, in one place (each step is in its module):
+ *  - initrd: dracut (Debian trixie: dracut 106), not initramfs-tools, which
+ *    has no dm-verity support.  dracut's systemd-veritysetup module brings
+ *    systemd-veritysetup-generator into the initrd; it turns `roothash=`
+ *    into systemd-veritysetup@root.service and, with no
+ *    systemd.verity_root_data=/hash= given, looks for the data and hash
+ *    partitions by the UUIDs the root hash implies (first/last 128 bits,
+ *    Discoverable Partitions Specification).  configure_kernel.c writes the
+ *    dracut drop-in and always regenerates the initramfs.
+ *  - root: erofs (or squashfs) of the configured tree + veritysetup format
+ *    on the host (erofs-utils, cryptsetup-bin), lib/verity.c and
+ *    stage_disk.c.  The kernel command line is `roothash=H
+ *    root=/dev/mapper/root rootfstype=erofs ro`.
+ *  - boot loader: systemd-boot with Type #1 entries on the ESP
+ *    (bootloader_sdboot.c): boot counting in file names, which GRUB lacks,
+ *    and what systemd-sysupdate's transfers write.
+ *  - image packages (trixie): dracut, systemd-cryptsetup (veritysetup
+ *    generator), systemd-boot-efi (systemd-bootx64.efi), and for updates
+ *    systemd-container (systemd-sysupdate) and systemd-boot
+ *    (systemd-bless-boot).
+ *
+ * This file: what the read-only root needs from configure before it is
+ * frozen into erofs (the disk stage):
  *
  *  - IMAGE_ID= and IMAGE_VERSION= in /usr/lib/os-release: systemd-sysupdate
  *    knows the booted version from them (%A in ProtectVersion=), and the
