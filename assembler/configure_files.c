@@ -284,9 +284,11 @@ int fstab_apply(struct cfg *c) {
                         continue;
                 if (pp->spec->type == PART_SWAP || pp->spec->type == PART_BIOS_BOOT || !pp->spec->mountpoint || !fs_name(pp->spec->fs))
                         continue;
+                /* immutable /var: grown with its partition (systemd-repart, see configure_immutable.c) */
                 if (immutable && pp->spec->label)
-                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "PARTLABEL=%s %s %s defaults 0 2\n", pp->spec->label,
-                                                pp->spec->mountpoint, fs_name(pp->spec->fs));
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "PARTLABEL=%s %s %s defaults%s 0 2\n", pp->spec->label,
+                                                pp->spec->mountpoint, fs_name(pp->spec->fs),
+                                                pp->spec->type == PART_VAR ? ",x-systemd.growfs" : "");
                 else
                         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s %s defaults 0 2\n", pp->fs_uuid,
                                                 pp->spec->mountpoint, fs_name(pp->spec->fs));

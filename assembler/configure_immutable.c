@@ -99,6 +99,23 @@ int immutable_apply(struct cfg *c) {
         if (r < 0)
                 return r;
 
+        /* /var grows into the space a larger disk has after it (the disk an
+         * image is written to is usually larger than the image): the
+         * definition matches the existing var partition by type, so
+         * systemd-repart (package systemd-repart) grows it early in the boot,
+         * and fstab's x-systemd.growfs grows its ext4 once mounted. */
+        static const char repart_var[] = "# written by slipway (immutable.enabled): grow /var into free space after it\n"
+                                         "[Partition]\n"
+                                         "Type=var\n"
+                                         "Label=var\n";
+        _cleanup_free_ char *repart_dir = NULL;
+        if ((r = cfg_mkdir(c, "/usr/lib/repart.d", 0755, &repart_dir)) < 0)
+                return r;
+        _cleanup_free_ char *repart_file = path_join(repart_dir, "50-var.conf");
+        if ((r = cfg_write_file(repart_file, repart_var, strlen(repart_var), 0644, 0, 0)) < 0)
+                return r;
+        cfg_change(c, "systemd-repart: grow /var into free space", "/usr/lib/repart.d/50-var.conf", "immutable.enabled");
+
         const char *src = p->immutable.update_source;
         bool url = startswith(src, "http://") || startswith(src, "https://");
         const char *fs = p->immutable.filesystem == FS_SQUASHFS ? "squashfs" : "erofs";
