@@ -42,7 +42,7 @@ static const char *const compressions[] = { "none", "zlib", "zstd", NULL };
 static const char *const ro_filesystems[] = { "erofs", "squashfs", NULL };
 /* in enum slw_ro_compression order */
 static const char *const ro_compressions[] = { "none", "lz4", "lz4hc", "gzip", "xz", "zstd", NULL };
-static const char *const etc_modes[] = { "read-only", NULL };
+static const char *const etc_modes[] = { "read-only", "volatile", NULL };
 
 #define END { .name = NULL }
 
@@ -511,7 +511,7 @@ static const char *const runtime_installer_units[] = {
         "apt-daily-upgrade.timer", "apt-daily-upgrade.service", "unattended-upgrades.service", "packagekit.service",
         "dnf-automatic.timer", "dnf-automatic-install.timer", "dnf-automatic.service", "dnf-makecache.timer", NULL };
 /* Kernel command line words slipway writes itself for the verity root. */
-static const char *const verity_cmdline_prefixes[] = { "root=", "roothash=", "rootfstype=", "rootflags=", "systemd.verity", "usrhash=", "mount.usr", NULL };
+static const char *const verity_cmdline_prefixes[] = { "root=", "roothash=", "rootfstype=", "rootflags=", "systemd.verity", "usrhash=", "mount.usr", "systemd.volatile", NULL };
 
 static void check_immutable(struct validator *v, const struct pnode *root) {
         const struct pnode *im = pnode_get(root, "immutable");
@@ -563,7 +563,7 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
                 for (const char *const *pre = verity_cmdline_prefixes; *pre; pre++)
                         if (startswith(e->value, *pre))
                                 profile_errors_add(v->errs, e->origin, "kernel.cmdline[%zu]: '%s' is set by slipway for an immutable "
-                                                   "image (the verity root and its root hash)", i, e->value);
+                                                   "image (the verity root, its root hash, and immutable.etc for systemd.volatile)", i, e->value);
         }
         const struct pnode *inst = pnode_lookup(root, "packages.install");
         for (size_t i = 0; inst && inst->kind == PNODE_SEQ && i < inst->n_items; i++)
@@ -862,6 +862,8 @@ static void build_model(struct slw_profile *p) {
         if (!p->immutable.update_source)
                 p->immutable.update_source = xstrdup("/var/lib/slipway/updates");
         p->immutable.tries = (unsigned)int_at(im, "tries", 3);
+        const struct pnode *etc = pnode_get(im, "etc");
+        p->immutable.etc_volatile = scalar_ok(etc) && strcmp(etc->value, "volatile") == 0;
 
         const struct pnode *bl = pnode_get(root, "bootloader");
         /* an immutable image boots with systemd-boot: UEFI only */

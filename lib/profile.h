@@ -180,6 +180,8 @@ struct slw_profile {
                 uint64_t var_size, esp_size;
                 char *update_source;               /* systemd-sysupdate's source: a directory or an http(s) URL */
                 unsigned tries;                    /* boot counting: tries of a new version before it falls back */
+                bool etc_volatile;                 /* etc: volatile: / (so /etc) is an overlay with a tmpfs on
+                                                      top of the verity root, changes lost at reboot */
         } immutable;
 };
 
