@@ -31,3 +31,10 @@ int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba);
  * image's dynamic loader (so the tool matches the image's modules), or
  * the host's when the image's cannot run here; *ret_which says which. */
 char **grub_mkimage_command(const char *tree, const char **ret_which);
+
+/* Immutable images (bootloader_sdboot.c): systemd-boot, the kernel, the
+ * initrd and a Type #1 entry whose options carry roothash=, staged into
+ * esp_dir (copied onto the ESP by the caller). */
+int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir);
+/* The immutable image's kernel command line (allocated). */
+char *bootloader_immutable_cmdline(const struct build_ctx *ctx);

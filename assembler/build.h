@@ -28,6 +28,7 @@ struct disk_plan {
         size_t n_parts;
         int root_index, esp_index, bios_index;   /* -1 when absent */
         uint64_t root_required;         /* estimated bytes the root tree needs in ext4 (disk stage) */
+        char roothash[65];              /* immutable: dm-verity root hash of root-A (disk stage), else "" */
 };
 
 /* Everything a build's stages share.  Stages take it explicitly. */

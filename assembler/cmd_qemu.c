@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]
+/* slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
  *
  * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
  * (-nographic), no outside network (-nic user,restrict=on), KVM when
  * /dev/kvm works, TCG otherwise.  UEFI uses OVMF with a throwaway copy of
  * its variable store.  The image is opened with snapshot=on (guest writes
- * are discarded: an artifact stays as built) unless --write.
+ * are discarded: an artifact stays as built) unless --write.  A guest
+ * reboot ends qemu (-no-reboot) unless --reboot; with --reboot the guest
+ * restarts in the same qemu, keeping its disk writes (also in the snapshot)
+ * and UEFI variables until qemu ends: what A/B update and boot-counting
+ * tests need.
  *
  * --marker TEXT: the console output is watched (and still shown); exit 0
  * as soon as TEXT appears, 1 when --timeout (default 600 s) passes or qemu
@@ -205,10 +209,11 @@ int cmd_qemu(int argc, char **argv) {
                 { "timeout", required_argument, NULL, 't' },
                 { "marker", required_argument, NULL, 'm' },
                 { "write", no_argument, NULL, 'w' },
+                { "reboot", no_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        bool uefi = false, secure_boot = false, iso = false, writable = false;
+        bool uefi = false, secure_boot = false, iso = false, writable = false, reboot = false;
         const char *marker = NULL;
         unsigned timeout_s = 0;
         bool timeout_set = false;
@@ -220,6 +225,7 @@ int cmd_qemu(int argc, char **argv) {
                 case 's': secure_boot = uefi = true; break;
                 case 'i': iso = true; break;
                 case 'w': writable = true; break;
+                case 'r': reboot = true; break;
                 case 'm': marker = optarg; break;
                 case 't': {
                         char *end = NULL;
@@ -233,14 +239,14 @@ int cmd_qemu(int argc, char **argv) {
                         break;
                 }
                 case 'h':
-                        printf("slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]\n");
+                        printf("slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write]");
+                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
                 return EXIT_USAGE;
         }
         const char *image = argv[optind];
@@ -267,9 +273,11 @@ int cmd_qemu(int argc, char **argv) {
         const char *ovmf_code = secure_boot ? OVMF_CODE_SECBOOT : OVMF_CODE;
         const char *ovmf_vars = secure_boot ? OVMF_VARS_MS : OVMF_VARS;
         /* The SMM OVMF needs SMM in the machine and a flash only SMM may write. */
-        const char *base[] = { "-machine", secure_boot ? "q35,smm=on" : "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci", "-no-reboot" };
+        const char *base[] = { "-machine", secure_boot ? "q35,smm=on" : "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci" };
         for (size_t i = 0; i < ELEMENTSOF(base); i++)
                 strv_push(&args, base[i]);
+        if (!reboot)
+                strv_push(&args, "-no-reboot");
         if (secure_boot) {
                 strv_push(&args, "-global");
                 strv_push(&args, "driver=cfi.pflash01,property=secure,value=on");

@@ -91,3 +91,5 @@ int files_apply(struct cfg *c);
 int system_settings_validate(struct cfg *c);
 int system_settings_apply(struct cfg *c);
 int fstab_apply(struct cfg *c);
+/* immutable.enabled: os-release IMAGE_ID/IMAGE_VERSION, the sysupdate.d transfers (configure_immutable.c). */
+int immutable_apply(struct cfg *c);

@@ -253,13 +253,29 @@ int fstab_apply(struct cfg *c) {
         size_t len = (size_t)snprintf(buf, sizeof(buf), "# /etc/fstab: written by slipway from the profile's disk layout.\n"
                                       "# <file system> <mount point> <type> <options> <dump> <pass>\n");
         const struct planned_partition *root = &plan->parts[plan->root_index];
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s / %s defaults,errors=remount-ro 0 1\n", root->fs_uuid,
-                                fs_name(root->spec && root->spec->fs != FS_NONE ? root->spec->fs : FS_EXT4));
+        bool immutable = c->p->immutable.enabled;
+        /* An immutable root is /dev/mapper/root from the kernel command line
+         * (roothash=), read-only: no fstab line.  Its ESP is at /efi, where
+         * systemd-sysupdate and bootctl look first. */
+        if (!immutable)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s / %s defaults,errors=remount-ro 0 1\n", root->fs_uuid,
+                                        fs_name(root->spec && root->spec->fs != FS_NONE ? root->spec->fs : FS_EXT4));
         int r;
+        const char *esp_dir = immutable ? "/efi" : "/boot/efi";
         if (plan->esp_index >= 0 && (size_t)plan->esp_index < plan->n_parts) {
-                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s /boot/efi vfat umask=0077 0 2\n",
-                                        plan->parts[plan->esp_index].fs_uuid);
-                if ((r = cfg_mkdir(c, "/boot/efi", 0755, NULL)) < 0)
+                /* immutable: mounted on first access (systemd-sysupdate,
+                 * bootctl), not on every boot's critical path; named by
+                 * partition name, because a later version's build (another
+                 * version or epoch, so other derived UUIDs) must find the
+                 * ESP and /var this disk was made with */
+                if (immutable)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+                                                "PARTLABEL=%s %s vfat umask=0077,noauto,x-systemd.automount 0 2\n",
+                                                plan->parts[plan->esp_index].spec->label, esp_dir);
+                else
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s vfat umask=0077 0 2\n",
+                                                plan->parts[plan->esp_index].fs_uuid, esp_dir);
+                if ((r = cfg_mkdir(c, esp_dir, 0755, NULL)) < 0)
                         return r;
         }
         for (size_t i = 0; i < plan->n_parts && len < sizeof(buf) - 256; i++) {
@@ -268,8 +284,14 @@ int fstab_apply(struct cfg *c) {
                         continue;
                 if (pp->spec->type == PART_SWAP || pp->spec->type == PART_BIOS_BOOT || !pp->spec->mountpoint || !fs_name(pp->spec->fs))
                         continue;
-                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s %s defaults 0 2\n", pp->fs_uuid,
-                                        pp->spec->mountpoint, fs_name(pp->spec->fs));
+                /* immutable /var: grown with its partition (systemd-repart, see configure_immutable.c) */
+                if (immutable && pp->spec->label)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "PARTLABEL=%s %s %s defaults%s 0 2\n", pp->spec->label,
+                                                pp->spec->mountpoint, fs_name(pp->spec->fs),
+                                                pp->spec->type == PART_VAR ? ",x-systemd.growfs" : "");
+                else
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s %s defaults 0 2\n", pp->fs_uuid,
+                                                pp->spec->mountpoint, fs_name(pp->spec->fs));
                 if ((r = cfg_mkdir(c, pp->spec->mountpoint, 0755, NULL)) < 0)
                         return r;
         }

@@ -152,14 +152,26 @@ int kernel_validate(struct cfg *c) {
                                 cfg_warning(c, "prune.kernel-modules", "the allow-list prunes udf (Azure's provisioning medium needs it)");
                 }
         }
-        /* The initramfs is regenerated for the profile's module list, and
-         * after pruning when the image has one (it may carry pruned
-         * modules); an image without one keeps having none.  Whether the
-         * image can do it is checked here, before anything is written. */
+        if (p->immutable.enabled && !c->kver)
+                return cfg_error(c, "immutable.enabled", "the image has no kernel (no /lib/modules/<version>/modules.dep)");
+        if (p->immutable.enabled) {
+                _cleanup_free_ char *dracut = NULL, *veritysetup = NULL;
+                if (cfg_resolve(c, "/usr/lib/dracut/modules.d/01systemd-veritysetup", 0, &dracut) < 0)
+                        return cfg_error(c, "immutable.enabled", "an immutable image needs dracut in the image (packages.install: "
+                                         "dracut; initramfs-tools cannot open a dm-verity root)");
+                if (cfg_resolve(c, "/usr/lib/systemd/system-generators/systemd-veritysetup-generator", 0, &veritysetup) < 0)
+                        return cfg_error(c, "immutable.enabled", "an immutable image needs systemd-veritysetup-generator in the "
+                                         "image (packages.install: systemd-cryptsetup)");
+        }
+        /* The initramfs is regenerated for the profile's module list, for
+         * an immutable image (dracut with verity), and after pruning when
+         * the image has one (it may carry pruned modules); an image without
+         * one keeps having none.  Whether the image can do it is checked
+         * here, before anything is written. */
         if (c->kver) {
                 _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *initrd = NULL;
                 bool have_initrd = cfg_resolve(c, initrd_rel, 0, &initrd) == 0;
-                c->regenerate_initramfs = have_modules || (p->prune.kernel_modules && have_initrd);
+                c->regenerate_initramfs = have_modules || p->immutable.enabled || (p->prune.kernel_modules && have_initrd);
                 if (c->regenerate_initramfs && initramfs_kind(c) == 0)
                         cfg_error(c, have_modules ? "kernel.initramfs-modules" : "prune.kernel-modules",
                                   "the image has neither initramfs-tools (/etc/initramfs-tools, update-initramfs) nor dracut "
@@ -317,7 +329,8 @@ int kernel_prune_modules(struct cfg *c) {
  * dracut drop-in).  Returns 1 for initramfs-tools, 2 for dracut. */
 static int initramfs_config(struct cfg *c) {
         char **mods = c->p->kernel.initramfs_modules;
-        int r, kind = initramfs_kind(c);
+        /* an immutable image's initramfs is dracut's (checked in kernel_validate) */
+        int r, kind = c->p->immutable.enabled ? 2 : initramfs_kind(c);
         if (kind == 1) {
                 _cleanup_free_ char *file = NULL, *data = NULL;
                 if ((r = cfg_resolve(c, "/etc/initramfs-tools/modules", ROOTPATH_NONEXISTENT, &file)) < 0)
@@ -368,6 +381,20 @@ static int initramfs_config(struct cfg *c) {
                         strcat(buf, " ");
                 }
                 strcat(buf, "\"\n");
+                if (c->p->immutable.enabled) {
+                        /* The verity root: systemd in the initrd, whose
+                         * veritysetup generator turns roothash= into
+                         * /dev/mapper/root; the device-mapper target and
+                         * the read-only filesystems; the disk drivers
+                         * (dracut's generic mode has them already). */
+                        static const char extra[] =
+                                "# slipway: immutable.enabled (dm-verity root)\n"
+                                "add_dracutmodules+=\" systemd systemd-veritysetup dm \"\n"
+                                "add_drivers+=\" dm-verity erofs squashfs virtio_blk virtio_scsi virtio_pci nvme sd_mod \"\n";
+                        char *nb = xasprintf("%s%s", buf, extra);
+                        free(buf);
+                        buf = nb;
+                }
                 _cleanup_free_ char *dir = NULL, *file = NULL;
                 if ((r = cfg_mkdir(c, "/etc/dracut.conf.d", 0755, &dir)) < 0)
                         return r;

@@ -609,6 +609,16 @@ int stage_bootloader(struct build_ctx *ctx) {
         const char *keys[] = { "ROOT_UUID" };
         const char *values[] = { root_fs_uuid(ctx) };
 
+        if (p->immutable.enabled) {
+                /* systemd-boot, its entry and the kernel on the ESP (bootloader_sdboot.c) */
+                struct planned_partition *esp = &ctx->plan.parts[plan->esp_index];
+                if ((r = bootloader_systemd_boot(ctx, esp_dir)) < 0 || (r = vfat_copy_tree(ctx->raw_tmp, esp->offset, esp_dir, ctx->epoch)) < 0)
+                        goto out;
+                if (vfat_used_bytes(ctx->raw_tmp, esp->offset, &esp->fs_used) < 0)
+                        esp->fs_used = 0;
+                r = 0;
+                goto out;
+        }
         if (!values[0]) {
                 r = log_error_errno(-EINVAL, "bootloader: the disk has no root partition");
                 goto out;

@@ -215,6 +215,7 @@ int stage_configure(struct build_ctx *ctx) {
             (r = files_apply(&c)) < 0 ||
             (r = system_settings_apply(&c)) < 0 ||
             (r = fstab_apply(&c)) < 0 ||
+            (r = immutable_apply(&c)) < 0 ||
             (r = systemd_apply(&c)) < 0 ||
             (r = prune_apply(&c)) < 0 ||
             (r = kernel_prune_modules(&c)) < 0 ||

@@ -30,7 +30,7 @@ static const char *base_name(const char *path) {
 }
 
 static const char *fs_name(enum slw_fs fs) {
-        return fs == FS_EXT4 ? "ext4" : fs == FS_VFAT ? "vfat" : "none";
+        return fs == FS_EXT4 ? "ext4" : fs == FS_VFAT ? "vfat" : fs == FS_EROFS ? "erofs" : fs == FS_SQUASHFS ? "squashfs" : "none";
 }
 
 static struct json_object *filesystems_json(struct build_ctx *ctx) {

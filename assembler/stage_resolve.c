@@ -33,7 +33,7 @@ static void plan_identities(struct build_ctx *ctx) {
                         pp->vfat_serial = derive_u32(&ctx->derive, purpose);
                         snprintf(pp->fs_uuid, sizeof(pp->fs_uuid), "%04X-%04X",
                                  pp->vfat_serial >> 16, pp->vfat_serial & 0xffff);
-                } else if (spec->fs == FS_EXT4)
+                } else if (spec->fs != FS_NONE)   /* ext4, and erofs' UUID (squashfs has none) */
                         derive_uuid(&ctx->derive, purpose, pp->fs_uuid);
 
                 switch (spec->type) {

@@ -32,6 +32,8 @@ static const char *type_word(enum slw_part_type t) {
         case PART_ROOT: return "root";
         case PART_LINUX: return "linux";
         case PART_SWAP: return "swap";
+        case PART_ROOT_VERITY: return "root-verity";
+        case PART_VAR: return "var";
         }
         return "?";
 }
@@ -60,7 +62,8 @@ int gpt_layout_plan(const struct gpt_layout_input *in, struct disk_plan *plan, s
         uint64_t fixed_sum = 0;
         for (size_t i = 0; i < in->n_parts; i++) {
                 const struct slw_partition *p = &in->parts[i];
-                int *slot = p->type == PART_ROOT ? &plan->root_index :
+                /* the immutable layout's slot B is a second root partition */
+                int *slot = p->type == PART_ROOT && p->slot != 1 ? &plan->root_index :
                             p->type == PART_ESP ? &plan->esp_index :
                             p->type == PART_BIOS_BOOT ? &plan->bios_index : NULL;
                 if (slot) {
@@ -143,6 +146,9 @@ const char *gpt_type_guid(enum slw_part_type t) {
         case PART_ROOT: return "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";   /* x86-64 root */
         case PART_LINUX: return "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
         case PART_SWAP: return "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F";
+        /* Discoverable Partitions Specification: root verity (x86-64), /var */
+        case PART_ROOT_VERITY: return "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5";
+        case PART_VAR: return "4D21B016-B534-45C2-A9FB-5C16E091FD2D";
         }
         return NULL;
 }
@@ -156,6 +162,8 @@ static const char *gpt_name(const struct slw_partition *p) {
         case PART_ROOT: return "root";
         case PART_LINUX: return "linux";
         case PART_SWAP: return "swap";
+        case PART_ROOT_VERITY: return "root-verity";
+        case PART_VAR: return "var";
         }
         return "";
 }

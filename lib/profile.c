@@ -39,6 +39,10 @@ static const char *const output_names[] = { "raw", "vhd", "vhd-dynamic", "qcow2"
 static const char *const part_types[] = { "bios-boot", "esp", "root", "linux", "swap", NULL };
 static const char *const fs_names[] = { "none", "ext4", "vfat", NULL };
 static const char *const compressions[] = { "none", "zlib", "zstd", NULL };
+static const char *const ro_filesystems[] = { "erofs", "squashfs", NULL };
+/* in enum slw_ro_compression order */
+static const char *const ro_compressions[] = { "none", "lz4", "lz4hc", "gzip", "xz", "zstd", NULL };
+static const char *const etc_modes[] = { "read-only", "volatile", NULL };
 
 #define END { .name = NULL }
 
@@ -83,6 +87,12 @@ static const struct skey size_value_key = { .name = "size", .type = T_SIZE };
 static const struct skey budget_keys[] = { { .name = "root-used", .type = T_SIZE }, { .name = "artifacts", .type = T_MAP, .sub = artifact_budget_keys },
                                            { .name = "packages", .type = T_SIZEMAP }, END };
 static const struct skey verify_keys[] = { { .name = "azure", .type = T_BOOL }, END };
+static const struct skey immutable_keys[] = {
+        { .name = "enabled", .type = T_BOOL }, { .name = "filesystem", .type = T_ENUM, .enums = ro_filesystems },
+        { .name = "compression", .type = T_ENUM, .enums = ro_compressions }, { .name = "slot-size", .type = T_SIZE_AUTO },
+        { .name = "var-size", .type = T_SIZE }, { .name = "esp-size", .type = T_SIZE }, { .name = "etc", .type = T_ENUM, .enums = etc_modes },
+        { .name = "update-source", .type = T_STR }, { .name = "tries", .type = T_INT, .min = 1, .max = 10 },
+        END };
 
 static const struct skey top_keys[] = {
         { .name = "image", .type = T_MAP, .sub = image_keys },
@@ -104,6 +114,7 @@ static const struct skey top_keys[] = {
         { .name = "qcow2", .type = T_MAP, .sub = qcow2_keys },
         { .name = "budget", .type = T_MAP, .sub = budget_keys },
         { .name = "verify", .type = T_MAP, .sub = verify_keys },
+        { .name = "immutable", .type = T_MAP, .sub = immutable_keys },
         END,
 };
 
@@ -471,6 +482,124 @@ static void check_tokens(struct validator *v, const struct pnode *root, const ch
         }
 }
 
+/* Versions of an immutable image are parts of partition and file names
+ * (NAME_VERSION, NAME_VERSION+3-0.conf): no '_' (separates the name), no '+'
+ * (starts a boot counter), no '/' or spaces. */
+static bool is_slot_version(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++) {
+                bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+                          *s == '~' || *s == '^' || *s == '-';
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+static bool in_list(const char *const *l, const char *s) {
+        for (; *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+/* Packages and units that install or upgrade packages on the running
+ * system: they cannot work on a read-only root, and an immutable image is
+ * updated as a whole (systemd-sysupdate) instead. */
+static const char *const runtime_installer_packages[] = { "unattended-upgrades", "packagekit", "dnf-automatic", "apt-config-auto-update", NULL };
+static const char *const runtime_installer_units[] = {
+        "apt-daily-upgrade.timer", "apt-daily-upgrade.service", "unattended-upgrades.service", "packagekit.service",
+        "dnf-automatic.timer", "dnf-automatic-install.timer", "dnf-automatic.service", "dnf-makecache.timer", NULL };
+/* Kernel command line words slipway writes itself for the verity root. */
+static const char *const verity_cmdline_prefixes[] = { "root=", "roothash=", "rootfstype=", "rootflags=", "systemd.verity", "usrhash=", "mount.usr", "systemd.volatile", NULL };
+
+static void check_immutable(struct validator *v, const struct pnode *root) {
+        const struct pnode *im = pnode_get(root, "immutable");
+        const struct pnode *en = pnode_get(im, "enabled");
+        if (!scalar_ok(en) || strcmp(en->value, "true") != 0)
+                return;
+        const struct pnode *image = pnode_get(root, "image");
+        const struct pnode *name = pnode_get(image, "name"), *ver = pnode_get(image, "version");
+        if (!scalar_ok(ver))
+                profile_errors_add(v->errs, en->origin, "immutable.enabled: an immutable image needs image.version (its A/B slots, "
+                                   "update artifacts and systemd-sysupdate tell versions apart by it)");
+        else if (!is_slot_version(ver->value))
+                profile_errors_add(v->errs, ver->origin, "image.version: an immutable image's version goes into partition and file names: "
+                                   "letters, digits and . ~ ^ - only ('_' separates the name, '+' starts a boot counter), got '%s'",
+                                   ver->value);
+        else if (scalar_ok(name) && strlen(name->value) + 1 + strlen(ver->value) + strlen("_verity") > 36)
+                profile_errors_add(v->errs, name->origin, "image.name: '%s_%s_verity' names the verity partition and is longer than "
+                                   "the 36 characters of a GPT partition name", name->value, ver->value);
+
+        const struct pnode *disk = pnode_get(root, "disk");
+        const struct pnode *parts = pnode_get(disk, "partitions"), *headroom = pnode_get(disk, "root-headroom");
+        if (parts && !pnode_is_null(parts))
+                profile_errors_add(v->errs, parts->origin, "disk.partitions: contradicts immutable.enabled: true, which makes its own "
+                                   "layout (ESP, root-A, verity-A, root-B, verity-B, /var); a root partition of the profile's would be writable");
+        if (headroom)
+                profile_errors_add(v->errs, headroom->origin, "disk.root-headroom: an immutable image sizes its root slots with "
+                                   "immutable.slot-size");
+        const struct pnode *bl = pnode_get(root, "bootloader");
+        const struct pnode *bios = pnode_get(bl, "bios"), *uefi = pnode_get(bl, "uefi"), *sb = pnode_get(bl, "secure-boot");
+        if (scalar_ok(bios) && strcmp(bios->value, "true") == 0)
+                profile_errors_add(v->errs, bios->origin, "bootloader.bios: an immutable image boots with systemd-boot, which is UEFI "
+                                   "only (boot counting and A/B fallback need it); set bootloader.bios: false");
+        if (scalar_ok(uefi) && strcmp(uefi->value, "false") == 0)
+                profile_errors_add(v->errs, uefi->origin, "bootloader.uefi: an immutable image needs UEFI (systemd-boot)");
+        if (scalar_ok(sb) && strcmp(sb->value, "true") == 0)
+                profile_errors_add(v->errs, sb->origin, "bootloader.secure-boot: not supported for immutable images yet (it needs a "
+                                   "signed unified kernel image carrying the root hash)");
+
+        const struct pnode *fs = pnode_get(im, "filesystem");
+        const char *fsname = scalar_ok(fs) ? fs->value : "erofs";
+        const struct pnode *rw = pnode_lookup(root, "kernel.cmdline");
+        for (size_t i = 0; rw && rw->kind == PNODE_SEQ && i < rw->n_items; i++) {
+                const struct pnode *e = rw->items[i];
+                if (!scalar_ok(e))
+                        continue;
+                if (strcmp(e->value, "rw") == 0)
+                        profile_errors_add(v->errs, e->origin, "kernel.cmdline[%zu]: 'rw' asks for a writable root, which contradicts "
+                                           "immutable.enabled: true (the root is a read-only %s checked by dm-verity)", i, fsname);
+                for (const char *const *pre = verity_cmdline_prefixes; *pre; pre++)
+                        if (startswith(e->value, *pre))
+                                profile_errors_add(v->errs, e->origin, "kernel.cmdline[%zu]: '%s' is set by slipway for an immutable "
+                                                   "image (the verity root, its root hash, and immutable.etc for systemd.volatile)", i, e->value);
+        }
+        const struct pnode *inst = pnode_lookup(root, "packages.install");
+        for (size_t i = 0; inst && inst->kind == PNODE_SEQ && i < inst->n_items; i++)
+                if (scalar_ok(inst->items[i]) && in_list(runtime_installer_packages, inst->items[i]->value))
+                        profile_errors_add(v->errs, inst->items[i]->origin, "packages.install[%zu]: '%s' installs packages on the "
+                                           "running system, which contradicts immutable.enabled: true (the root is read-only; "
+                                           "an immutable image is updated whole, by systemd-sysupdate)", i, inst->items[i]->value);
+        const struct pnode *units = pnode_lookup(root, "systemd.enable");
+        for (size_t i = 0; units && units->kind == PNODE_SEQ && i < units->n_items; i++)
+                if (scalar_ok(units->items[i]) && in_list(runtime_installer_units, units->items[i]->value))
+                        profile_errors_add(v->errs, units->items[i]->origin, "systemd.enable[%zu]: '%s' installs packages at "
+                                           "run time, which contradicts immutable.enabled: true (the root is read-only; an "
+                                           "immutable image is updated whole, by systemd-sysupdate)", i, units->items[i]->value);
+
+        const struct pnode *src = pnode_get(im, "update-source");
+        if (scalar_ok(src)) {
+                bool url = startswith(src->value, "http://") || startswith(src->value, "https://");
+                bool bad = false;
+                for (const char *c = src->value; *c; c++)
+                        bad |= (unsigned char)*c <= ' ' || *c == 0x7f;
+                if (bad || (!url && src->value[0] != '/'))
+                        profile_errors_add(v->errs, src->origin, "immutable.update-source: expected an absolute directory or an "
+                                           "http(s) URL without spaces, got '%s'", src->value);
+        }
+        const struct pnode *comp = pnode_get(im, "compression");
+        if (scalar_ok(comp)) {
+                static const char *const erofs_ok[] = { "none", "lz4", "lz4hc", NULL };
+                static const char *const squashfs_ok[] = { "none", "gzip", "xz", "lz4", "zstd", NULL };
+                bool erofs = strcmp(fsname, "erofs") == 0;
+                if (!in_list(erofs ? erofs_ok : squashfs_ok, comp->value))
+                        profile_errors_add(v->errs, comp->origin, "immutable.compression: %s takes %s, got '%s'", fsname,
+                                           erofs ? "none, lz4 or lz4hc" : "none, gzip, xz, lz4 or zstd", comp->value);
+        }
+}
+
 static void check_semantics(struct validator *v, const struct pnode *root) {
         check_tokens(v, root, "packages.install", "a package name");
         check_tokens(v, root, "systemd.enable", "a unit name");
@@ -556,6 +685,7 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
         }
         if (parts && parts->kind == PNODE_SEQ && roots != 1)
                 profile_errors_add(v->errs, parts->origin, "disk.partitions: expected exactly one root partition, got %u", roots);
+        check_immutable(v, root);
 }
 
 /* ---- typed model ---- */
@@ -609,7 +739,7 @@ static void add_partition(struct slw_profile *p, enum slw_part_type type, uint64
                           char *origin_path) {
         p->disk.partitions = xrealloc(p->disk.partitions, (p->disk.n_partitions + 1) * sizeof(*p->disk.partitions));
         p->disk.partitions[p->disk.n_partitions++] = (struct slw_partition){
-                .type = type, .size = size, .size_auto = size_auto, .fs = fs, .origin_path = origin_path };
+                .type = type, .size = size, .size_auto = size_auto, .fs = fs, .origin_path = origin_path, .slot = -1 };
 }
 
 static void build_model(struct slw_profile *p) {
@@ -719,8 +849,27 @@ static void build_model(struct slw_profile *p) {
         p->prune.caches = bool_at(pr, "caches", false);
         p->generalize = bool_at(root, "generalize", false);
 
+        const struct pnode *im = pnode_get(root, "immutable");
+        p->immutable.enabled = bool_at(im, "enabled", false);
+        const struct pnode *imfs = pnode_get(im, "filesystem");
+        p->immutable.filesystem = scalar_ok(imfs) && strcmp(imfs->value, "squashfs") == 0 ? FS_SQUASHFS : FS_EROFS;
+        const struct pnode *imc = pnode_get(im, "compression");
+        int ci = scalar_ok(imc) ? enum_index(ro_compressions, imc->value) : -1;
+        p->immutable.compression = ci >= 0 ? (enum slw_ro_compression)ci
+                                   : p->immutable.filesystem == FS_EROFS ? ROC_LZ4HC : ROC_ZSTD;
+        p->immutable.slot_size = size_at(im, "slot-size", 0, NULL);
+        p->immutable.var_size = size_at(im, "var-size", 256 * MiB, NULL);
+        p->immutable.esp_size = size_at(im, "esp-size", 256 * MiB, NULL);
+        p->immutable.update_source = str_at(im, "update-source");
+        if (!p->immutable.update_source)
+                p->immutable.update_source = xstrdup("/var/lib/slipway/updates");
+        p->immutable.tries = (unsigned)int_at(im, "tries", 3);
+        const struct pnode *etc = pnode_get(im, "etc");
+        p->immutable.etc_volatile = scalar_ok(etc) && strcmp(etc->value, "volatile") == 0;
+
         const struct pnode *bl = pnode_get(root, "bootloader");
-        p->bootloader.bios = bool_at(bl, "bios", true);
+        /* an immutable image boots with systemd-boot: UEFI only */
+        p->bootloader.bios = bool_at(bl, "bios", !p->immutable.enabled);
         p->bootloader.uefi = bool_at(bl, "uefi", true);
         p->bootloader.secure_boot = bool_at(bl, "secure-boot", false);
         p->bootloader.timeout = (unsigned)int_at(bl, "timeout", 1);
@@ -730,7 +879,29 @@ static void build_model(struct slw_profile *p) {
         p->disk.size = size_at(disk, "size", 0, NULL);
         p->disk.root_headroom = size_at(disk, "root-headroom", 0, NULL);
         const struct pnode *parts = pnode_get(disk, "partitions");
-        if (parts && parts->kind == PNODE_SEQ && parts->n_items > 0) {
+        if (p->immutable.enabled) {
+                /* The immutable layout: slot A holds the image, slot B is
+                 * empty for systemd-sysupdate ("_empty" is the name it looks
+                 * for); sizes of the slots are fixed by the disk stage. */
+                _cleanup_free_ char *nv = xasprintf("%s_%s", p->name ? p->name : "image", p->version ? p->version : "0");
+                add_partition(p, PART_ESP, p->immutable.esp_size, false, FS_VFAT, xstrdup("immutable.esp-size"));
+                p->disk.partitions[p->disk.n_partitions - 1].label = xstrdup("ESP");
+                add_partition(p, PART_ROOT, 0, true, p->immutable.filesystem, xstrdup("immutable.slot-size"));
+                p->disk.partitions[p->disk.n_partitions - 1].label = xstrdup(nv);
+                p->disk.partitions[p->disk.n_partitions - 1].slot = 0;
+                add_partition(p, PART_ROOT_VERITY, 0, true, FS_NONE, xstrdup("immutable.slot-size"));
+                p->disk.partitions[p->disk.n_partitions - 1].label = xasprintf("%s_verity", nv);
+                p->disk.partitions[p->disk.n_partitions - 1].slot = 0;
+                add_partition(p, PART_ROOT, 0, true, FS_NONE, xstrdup("immutable.slot-size"));
+                p->disk.partitions[p->disk.n_partitions - 1].label = xstrdup("_empty");
+                p->disk.partitions[p->disk.n_partitions - 1].slot = 1;
+                add_partition(p, PART_ROOT_VERITY, 0, true, FS_NONE, xstrdup("immutable.slot-size"));
+                p->disk.partitions[p->disk.n_partitions - 1].label = xstrdup("_empty");
+                p->disk.partitions[p->disk.n_partitions - 1].slot = 1;
+                add_partition(p, PART_VAR, p->immutable.var_size, false, FS_EXT4, xstrdup("immutable.var-size"));
+                p->disk.partitions[p->disk.n_partitions - 1].label = xstrdup("var");
+                p->disk.partitions[p->disk.n_partitions - 1].mountpoint = xstrdup("/var");
+        } else if (parts && parts->kind == PNODE_SEQ && parts->n_items > 0) {
                 for (size_t i = 0; i < parts->n_items; i++) {
                         const struct pnode *pt = parts->items[i];
                         const struct pnode *tn = pnode_get(pt, "type");
@@ -865,6 +1036,7 @@ void profile_free(struct slw_profile *p) {
                 free(p->disk.partitions[i].origin_path);
         }
         free(p->disk.partitions);
+        free(p->immutable.update_source);
         free(p);
 }
 
@@ -878,5 +1050,9 @@ const char *output_extension(enum slw_output o) {
 }
 
 const char *part_type_name(enum slw_part_type t) {
+        if (t == PART_ROOT_VERITY)
+                return "root-verity";
+        if (t == PART_VAR)
+                return "var";
         return t >= 0 && t <= PART_SWAP ? part_types[t] : "unknown";
 }

@@ -42,8 +42,12 @@ struct pnode *pnode_lookup(const struct pnode *root, const char *dotted_path);
 void pnode_free(struct pnode *n);
 
 enum slw_backend { BACKEND_APT, BACKEND_DNF, BACKEND_IMPORT };
-enum slw_part_type { PART_BIOS_BOOT, PART_ESP, PART_ROOT, PART_LINUX, PART_SWAP };
-enum slw_fs { FS_NONE, FS_EXT4, FS_VFAT };
+/* PART_ROOT_VERITY and PART_VAR are only made by the immutable layout (no
+ * profile `type:` names them). */
+enum slw_part_type { PART_BIOS_BOOT, PART_ESP, PART_ROOT, PART_LINUX, PART_SWAP, PART_ROOT_VERITY, PART_VAR };
+/* FS_EROFS and FS_SQUASHFS: the immutable root (not a `fs:` value). */
+enum slw_fs { FS_NONE, FS_EXT4, FS_VFAT, FS_EROFS, FS_SQUASHFS };
+enum slw_ro_compression { ROC_NONE, ROC_LZ4, ROC_LZ4HC, ROC_GZIP, ROC_XZ, ROC_ZSTD };
 enum slw_output { OUT_RAW, OUT_VHD, OUT_VHD_DYNAMIC, OUT_QCOW2, OUT_ISO, OUT_TAR, _OUT_MAX };
 enum slw_compression { COMP_NONE, COMP_ZLIB, COMP_ZSTD };
 
@@ -89,8 +93,9 @@ struct slw_partition {
         uint64_t size;          /* bytes; 0 with size_auto */
         bool size_auto;         /* root only: content + headroom */
         enum slw_fs fs;
-        char *label;
+        char *label;            /* GPT partition name */
         char *mountpoint;       /* for extra partitions */
+        int slot;               /* immutable layout: 0 = A, 1 = B, -1 otherwise */
         char *origin_path;
 };
 
@@ -165,6 +170,21 @@ struct slw_profile {
         } budget;
 
         bool verify_azure;             /* run verify --azure on the VHD as a last step */
+
+        /* immutable: read-only root with dm-verity, A/B slots, /var partition.
+         * When enabled, disk.partitions is the fixed layout below (built by
+         * the profile loader): ESP, root-A, verity-A, root-B, verity-B, var. */
+        struct {
+                bool enabled;
+                enum slw_fs filesystem;            /* FS_EROFS (default) or FS_SQUASHFS */
+                enum slw_ro_compression compression;
+                uint64_t slot_size;                /* 0 = auto: the first image + max(25 %, 64 MiB) */
+                uint64_t var_size, esp_size;
+                char *update_source;               /* systemd-sysupdate's source: a directory or an http(s) URL */
+                unsigned tries;                    /* boot counting: tries of a new version before it falls back */
+                bool etc_volatile;                 /* etc: volatile: / (so /etc) is an overlay with a tmpfs on
+                                                      top of the verity root, changes lost at reboot */
+        } immutable;
 };
 
 /* A profile error, with its location.  Loading collects all of them. */

@@ -19,7 +19,8 @@ make -C "$SRC" -s build/slipway >/dev/null || fail "make"
 DRIVER=$SRC/build/disk-driver
 cc -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -O2 -g \
 	-I"$SRC/lib" -I"$SRC/assembler" -o "$DRIVER" "$SRC/tests/integration/disk-driver.c" \
-	"$SRC"/build/obj/assembler/stage_disk.o "$SRC"/build/obj/assembler/stage_bootloader.o "$SRC"/build/obj/assembler/build.o \
+	"$SRC"/build/obj/assembler/stage_disk.o "$SRC"/build/obj/assembler/stage_bootloader.o "$SRC"/build/obj/assembler/bootloader_sdboot.o \
+	"$SRC"/build/obj/assembler/build.o \
 	"$SRC/build/libslipway.a" $(pkg-config --libs libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c zlib com_err) -lpthread \
 	|| fail "cannot build the disk driver"
 

@@ -283,6 +283,33 @@ static void test_type_guids(void **state) {
         assert_string_equal(gpt_type_guid(PART_ROOT), "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
 }
 
+/* The immutable layout: slot B is a second root partition the plan accepts;
+ * root_index is slot A; a second root outside slot B is still an error. */
+static void test_immutable_slots(void **state) {
+        struct slw_partition p[6] = {
+                { .type = PART_ESP, .size = 256 * MiB, .fs = FS_VFAT, .slot = -1 },
+                { .type = PART_ROOT, .size = 300 * MiB, .fs = FS_EROFS, .slot = 0 },
+                { .type = PART_ROOT_VERITY, .size = 3 * MiB, .slot = 0 },
+                { .type = PART_ROOT, .size = 300 * MiB, .slot = 1 },
+                { .type = PART_ROOT_VERITY, .size = 3 * MiB, .slot = 1 },
+                { .type = PART_VAR, .size = 64 * MiB, .fs = FS_EXT4, .slot = -1 },
+        };
+        struct disk_plan plan;
+        struct gpt_layout_error err;
+        assert_int_equal(plan_for(p, 6, 0, 0, 0, &plan, &err), 0);
+        assert_aligned(&plan);
+        assert_int_equal(plan.root_index, 1);
+        assert_int_equal(plan.esp_index, 0);
+        assert_int_equal(plan.parts[3].size, plan.parts[1].size);
+        assert_int_equal(plan.disk_size, (2 + 256 + 300 + 3 + 300 + 3 + 64) * MiB);
+        assert_string_equal(gpt_type_guid(PART_ROOT_VERITY), "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5");
+        assert_string_equal(gpt_type_guid(PART_VAR), "4D21B016-B534-45C2-A9FB-5C16E091FD2D");
+        p[3].slot = 0;
+        assert_int_equal(plan_for(p, 6, 0, 0, 0, &plan, &err), -EINVAL);
+        assert_int_equal(err.part_index, 3);
+        assert_non_null(strstr(err.message, "a second root partition"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_auto_everything),
@@ -298,6 +325,7 @@ int main(void) {
                 cmocka_unit_test(test_patch_core),
                 cmocka_unit_test(test_template),
                 cmocka_unit_test(test_type_guids),
+                cmocka_unit_test(test_immutable_slots),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,6 +296,60 @@ static void test_shipped_azure_base(void **state) {
         profile_free(p);
 }
 
+/* immutable.enabled: the fixed layout, its names and defaults. */
+static void test_immutable_model(void **state) {
+        struct slw_profile *p = load_ok(FIX "immutable/ok.yaml", NULL);
+        assert_true(p->immutable.enabled);
+        assert_false(p->bootloader.bios);   /* default off: systemd-boot is UEFI only */
+        assert_true(p->bootloader.uefi);
+        assert_int_equal(p->immutable.filesystem, FS_EROFS);
+        assert_int_equal(p->immutable.compression, ROC_LZ4HC);
+        assert_int_equal(p->immutable.slot_size, 1024 * MiB);
+        assert_int_equal(p->immutable.var_size, 256 * MiB);
+        assert_int_equal(p->immutable.esp_size, 256 * MiB);
+        assert_string_equal(p->immutable.update_source, "/var/lib/slipway/updates");
+        assert_int_equal(p->immutable.tries, 3);
+        static const enum slw_part_type types[] = { PART_ESP, PART_ROOT, PART_ROOT_VERITY, PART_ROOT, PART_ROOT_VERITY, PART_VAR };
+        static const char *const labels[] = { "ESP", "imm_2.1", "imm_2.1_verity", "_empty", "_empty", "var" };
+        static const int slots[] = { -1, 0, 0, 1, 1, -1 };
+        assert_int_equal(p->disk.n_partitions, 6);
+        for (size_t i = 0; i < 6; i++) {
+                assert_int_equal(p->disk.partitions[i].type, types[i]);
+                assert_int_equal(p->disk.partitions[i].slot, slots[i]);
+                if (labels[i])
+                        assert_string_equal(p->disk.partitions[i].label, labels[i]);
+        }
+        assert_int_equal(p->disk.partitions[1].fs, FS_EROFS);
+        assert_int_equal(p->disk.partitions[3].fs, FS_NONE);   /* slot B stays empty */
+        assert_int_equal(p->disk.partitions[5].fs, FS_EXT4);
+        assert_string_equal(p->disk.partitions[5].mountpoint, "/var");
+        assert_string_equal(part_type_name(PART_ROOT_VERITY), "root-verity");
+        assert_false(p->immutable.etc_volatile);
+        profile_free(p);
+
+        char *sets[] = { (char *)"immutable.etc=volatile", (char *)"immutable.tries=1", NULL };
+        p = load_ok(FIX "immutable/ok.yaml", sets);
+        assert_true(p->immutable.etc_volatile);
+        assert_int_equal(p->immutable.tries, 1);
+        profile_free(p);
+}
+
+/* Every contradiction of immutable.enabled is reported, each at its line. */
+static void test_immutable_contradictions(void **state) {
+        _cleanup_free_ char *all = load_errors(FIX "immutable/contradictions.yaml", NULL);
+        static const char *const want[] = {
+                "contradictions.yaml:4:20: bootloader.bios: an immutable image boots with systemd-boot",
+                "contradictions.yaml:4:39: bootloader.secure-boot: not supported for immutable images yet",
+                "contradictions.yaml:5:20: kernel.cmdline[0]: 'rw' asks for a writable root",
+                "contradictions.yaml:5:24: kernel.cmdline[1]: 'roothash=abc' is set by slipway",
+                "contradictions.yaml:6:22: packages.install[0]: 'packagekit' installs packages on the running system",
+                "contradictions.yaml:8:18: disk.root-headroom: an immutable image sizes its root slots with immutable.slot-size",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                if (!strstr(all, want[i]))
+                        fail_msg("missing error '%s' in:\n%s", want[i], all);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_include_order_and_merge),
@@ -307,6 +361,8 @@ int main(void) {
                 cmocka_unit_test(test_all_errors_collected),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_shipped_azure_base),
+                cmocka_unit_test(test_immutable_model),
+                cmocka_unit_test(test_immutable_contradictions),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
