@@ -15,6 +15,10 @@ int bootloader_prepare_tree(struct build_ctx *ctx);
  * (NULL when absent); paths relative to the tree, starting with "/boot/". */
 int bootloader_find_kernel(const char *tree, char **ret_kernel, char **ret_initrd);
 
+/* What the files staged for the ESP under DIR take on the vfat: file data
+ * rounded up to 4 KiB each, plus 4 KiB per directory. */
+uint64_t esp_staged_bytes(const char *dir);
+
 /* Replaces each @KEY@ of `template` by its value from keys/values (n
  * pairs); an unknown @KEY@ is an error (-EINVAL, logged). */
 int template_expand(const char *template, const char *const *keys, const char *const *values, size_t n, char **ret);

@@ -70,7 +70,6 @@ char *bootloader_immutable_cmdline(const struct build_ctx *ctx) {
 }
 
 /* Bytes of the files under dir, each rounded to 4 KiB, + 4 KiB a directory. */
-static uint64_t dir_bytes(const char *dir);
 
 int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
         const struct slw_profile *p = ctx->profile;
@@ -137,7 +136,7 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
         }
 
         const struct planned_partition *esp = &ctx->plan.parts[ctx->plan.esp_index];
-        uint64_t usable = esp->size - esp->size / 64 - MiB, need = dir_bytes(esp_dir);
+        uint64_t usable = esp->size - esp->size / 64 - MiB, need = esp_staged_bytes(esp_dir);
         if (need > usable) {
                 char a[32], b[32], o[256];
                 return log_error_errno(-ENOSPC, "%s: the ESP (%s) is too small for systemd-boot, kernel and initrd (%s); "
@@ -151,24 +150,4 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
         log_info("bootloader: kernel command line \"%s\"", cmdline);
         build_record_change(ctx, "systemd-boot entry with the verity root hash", "ESP:/loader/entries", "immutable.enabled");
         return 0;
-}
-
-#include <dirent.h>
-static uint64_t dir_bytes(const char *dir) {
-        uint64_t n = 4096;
-        DIR *d = opendir(dir);
-        if (!d)
-                return n;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name);
-                struct stat st;
-                if (lstat(p, &st) < 0)
-                        continue;
-                n += S_ISDIR(st.st_mode) ? dir_bytes(p) : ALIGN_UP((uint64_t)st.st_size, 4096);
-        }
-        closedir(d);
-        return n;
 }

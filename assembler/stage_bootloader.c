@@ -509,8 +509,7 @@ static int install_bios(struct build_ctx *ctx, const char *core_path) {
         return 0;
 }
 
-/* Bytes of file data under dir, each rounded to 4 KiB, + 4 KiB per directory. */
-static uint64_t staged_bytes(const char *dir) {
+uint64_t esp_staged_bytes(const char *dir) {
         uint64_t n = 4096;
         DIR *d = opendir(dir);
         if (!d)
@@ -523,7 +522,7 @@ static uint64_t staged_bytes(const char *dir) {
                 struct stat st;
                 if (lstat(p, &st) < 0)
                         continue;
-                n += S_ISDIR(st.st_mode) ? staged_bytes(p) : ALIGN_UP((uint64_t)st.st_size, 4096);
+                n += S_ISDIR(st.st_mode) ? esp_staged_bytes(p) : ALIGN_UP((uint64_t)st.st_size, 4096);
         }
         closedir(d);
         return n;
@@ -645,7 +644,7 @@ int stage_bootloader(struct build_ctx *ctx) {
                 const struct planned_partition *esp = &plan->parts[plan->esp_index];
                 /* FAT: two FAT copies (4 bytes per 512-byte cluster at worst), reserved sectors, root dir */
                 uint64_t usable = esp->size - esp->size / 64 - MiB;
-                uint64_t need = staged_bytes(esp_dir);
+                uint64_t need = esp_staged_bytes(esp_dir);
                 if (need > usable) {
                         char a[32], b[32], o[256];
                         r = log_error_errno(-ENOSPC, "%s: the ESP (partition %u, %s) is too small for its files (%s)",

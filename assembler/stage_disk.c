@@ -45,6 +45,21 @@ static const char *type_name(enum slw_part_type t) {
         return "?";
 }
 
+/* The sparse raw disk of the plan's size, with its GPT written: every
+ * byte not written later reads as zero. */
+static int create_sparse_disk(struct build_ctx *ctx, const struct disk_plan *plan, int *ret_fd) {
+        _cleanup_close_ int fd = open(ctx->raw_tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot create %s", ctx->raw_tmp);
+        if (ftruncate(fd, (off_t)plan->disk_size) < 0)
+                return log_error_errno(-errno, "cannot size %s to %" PRIu64 " bytes", ctx->raw_tmp, plan->disk_size);
+        int r = gpt_write(ctx->raw_tmp, plan);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 static int make_filesystem(struct build_ctx *ctx, struct planned_partition *pp, const struct tree_usage *usage) {
         const struct slw_partition *spec = pp->spec;
         const char *label = spec->label ? spec->label : default_label(spec->type);
@@ -224,12 +239,8 @@ static int disk_immutable(struct build_ctx *ctx) {
                          format_bytes(pp->size, a), pp->spec->label ? pp->spec->label : "");
         }
 
-        _cleanup_close_ int fd = open(ctx->raw_tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return log_error_errno(-errno, "cannot create %s", ctx->raw_tmp);
-        if (ftruncate(fd, (off_t)plan->disk_size) < 0)
-                return log_error_errno(-errno, "cannot size %s to %" PRIu64 " bytes", ctx->raw_tmp, plan->disk_size);
-        if ((r = gpt_write(ctx->raw_tmp, plan)) < 0)
+        _cleanup_close_ int fd = -1;
+        if ((r = create_sparse_disk(ctx, plan, &fd)) < 0)
                 return r;
         if ((r = copy_into_image(fd, img, root->offset, root->size)) < 0 ||
             (r = copy_into_image(fd, hash, verity->offset, verity->size)) < 0)
@@ -314,12 +325,8 @@ int stage_disk(struct build_ctx *ctx) {
                 return r;
 
         /* The sparse disk: every byte not written below reads as zero. */
-        _cleanup_close_ int fd = open(ctx->raw_tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return log_error_errno(-errno, "cannot create %s", ctx->raw_tmp);
-        if (ftruncate(fd, (off_t)plan->disk_size) < 0)
-                return log_error_errno(-errno, "cannot size %s to %" PRIu64 " bytes", ctx->raw_tmp, plan->disk_size);
-        if ((r = gpt_write(ctx->raw_tmp, plan)) < 0)
+        _cleanup_close_ int fd = -1;
+        if ((r = create_sparse_disk(ctx, plan, &fd)) < 0)
                 return r;
         for (size_t i = 0; i < plan->n_parts; i++) {
                 if (spawn_interrupted())
