@@ -10,8 +10,10 @@
 const struct command commands[] = {
         { "build", cmd_build,
           "build PROFILE [-o DIR] [--output FMT,..] [--set KEY=VALUE] [--cache DIR] [--mirror URL]",
-          "Runs the stages (resolve, rootfs, configure, disk, bootloader, export, report)\n"
-          "and writes the artifacts to DIR (default: out/).\n"
+          "Runs the stages (resolve, rootfs, configure, disk, bootloader, export, report,\n"
+          "verify) and writes the artifacts to DIR (default: out/). Not as root, it runs\n"
+          "in a user namespace with your subordinate ids (/etc/subuid). On a terminal one\n"
+          "line shows the stage and its progress.\n"
           "  -o, --outdir DIR     where artifacts go (created if missing)\n"
           "  --output FMT,..      override the profile's outputs (raw,vhd,vhd-dynamic,qcow2,iso,tar)\n"
           "  --set KEY=VALUE      override a profile value by dotted path (origin: command line)\n"
