@@ -7,18 +7,23 @@ SLIPWAY=${SLIPWAY:-$PWD/build/slipway}
 BOOT_OUT=$PWD/build/boot-out
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 
-build_test_image() {
-	local stamp=$BOOT_OUT/.built-by-$PPID
-	if [ -f "$stamp" ] && [ -f "$BOOT_OUT/test-boot.raw" ]; then
+# build_once PROFILE OUTDIR: builds profiles/PROFILE.yaml into OUTDIR once
+# per test run (run-all.sh is the parent of every test; a stamp names it).
+build_once() {
+	local profile=$1 out=$2
+	local stamp=$out/.built-by-$PPID
+	if [ -f "$stamp" ] && [ -f "$out/$profile.raw" ]; then
 		return 0
 	fi
-	rm -rf "$BOOT_OUT"
-	mkdir -p "$BOOT_OUT"
+	rm -rf "$out"
+	mkdir -p "$out"
 	local t0=$SECONDS
-	"$SLIPWAY" build profiles/test-boot.yaml -o "$BOOT_OUT"
+	"$SLIPWAY" build "profiles/$profile.yaml" -o "$out"
 	echo "build took $((SECONDS - t0)) s"
 	touch "$stamp"
 }
+
+build_test_image() { build_once test-boot "$BOOT_OUT"; }
 
 # boot_and_wait FIRMWARE-ARGS...: boots, prints the time to the marker and
 # checks that the guest reported state=running with no failed units.

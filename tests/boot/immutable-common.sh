@@ -17,18 +17,7 @@ imm_require() {
 	[ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || { echo "SKIP: no OVMF (package ovmf)"; exit 77; }
 }
 
-build_immutable_image() {
-	local stamp=$IMM_OUT/.built-by-$PPID
-	if [ -f "$stamp" ] && [ -f "$IMM_IMG" ]; then
-		return 0
-	fi
-	rm -rf "$IMM_OUT"
-	mkdir -p "$IMM_OUT"
-	local t0=$SECONDS
-	"$SLIPWAY" build profiles/test-immutable.yaml -o "$IMM_OUT"
-	echo "build took $((SECONDS - t0)) s"
-	touch "$stamp"
-}
+build_immutable_image() { build_once test-immutable "$IMM_OUT"; }
 
 # part_field N FIELD: a field of partition N (1-based) from sfdisk --json
 part_field() {
