@@ -409,17 +409,9 @@ static int initramfs_config(struct cfg *c) {
 
 /* Adds a file's path and content to a running text that is hashed. */
 static void hash_tree(const char *host, const char *rel, char **acc, size_t *len) {
-        DIR *d = opendir(host);
-        if (!d)
-                return;
         char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                        strv_push(&names, de->d_name);
-        closedir(d);
-        if (names)
-                strv_sort(names);
+        if (dir_entries_sorted(host, &names) < 0)
+                return;
         for (char **n = names; n && *n; n++) {
                 _cleanup_free_ char *h = path_join(host, *n), *r = xasprintf("%s/%s", rel, *n);
                 struct stat st;

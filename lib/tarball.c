@@ -7,7 +7,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -86,10 +85,6 @@ int tarball_path_excluded(const char *rel) {
                 if (startswith(rel, pseudo[i]) && rel[strlen(pseudo[i])] != '\0')
                         return 1;
         return 0;
-}
-
-static int cmp_name(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 struct xattr_item {
@@ -207,17 +202,9 @@ static int add_path(struct tar_writer *w, const char *rel) {
         if (r < 0 || !S_ISDIR(st.st_mode))
                 return r;
 
-        DIR *d = opendir(full);
-        if (!d)
-                return log_error_errno(-errno, "cannot read %s", full);
         _cleanup_strv_free_ char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                        strv_push(&names, de->d_name);
-        closedir(d);
-        if (names)
-                qsort(names, strv_length(names), sizeof(char *), cmp_name);
+        if ((r = dir_entries_sorted(full, &names)) < 0)
+                return log_error_errno(r, "cannot read %s", full);
         for (char **n = names; n && *n; n++) {
                 _cleanup_free_ char *child = *rel ? xasprintf("%s/%s", rel, *n) : xstrdup(*n);
                 if (tarball_path_excluded(child))

@@ -2,6 +2,7 @@
 #include "util.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -108,6 +109,21 @@ static int rm_rf_one(const char *path, const struct stat *st, int flag, struct F
         if (flag == FTW_DP)
                 return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
         return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int dir_entries_sorted(const char *path, char ***ret) {
+        DIR *d = opendir(path);
+        if (!d)
+                return -errno;
+        char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        strv_push(&names, de->d_name);
+        closedir(d);
+        strv_sort(names);
+        *ret = names;
+        return 0;
 }
 
 int rm_rf(const char *path) {

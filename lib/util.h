@@ -52,6 +52,10 @@ void strv_sort(char **l);
 char *path_join(const char *a, const char *b);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
+/* The names in directory PATH but "." and "..", sorted by strcmp (an
+ * order that does not depend on the filesystem); NULL when there are none.
+ * 0, or -errno of opendir(). */
+int dir_entries_sorted(const char *path, char ***ret);
 int write_file(const char *path, const void *data, size_t len, mode_t mode);
 int read_file(const char *path, char **ret, size_t *ret_len);
 bool startswith(const char *s, const char *prefix);
