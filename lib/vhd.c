@@ -101,17 +101,25 @@ int vhd_footer_parse(const uint8_t f[VHD_FOOTER_SIZE], struct vhd_footer_info *r
         return 0;
 }
 
+/* Azure takes only VHDs whose virtual size is a whole number of MiB. */
+static int vhd_check_source_size(const char *src_path, uint64_t size) {
+        if (size == 0 || size % MiB != 0) {
+                log_error("%s: size %llu is not a multiple of 1 MiB, which Azure requires of a VHD",
+                          src_path, (unsigned long long)size);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int vhd_write_fixed(const char *src_path, const char *dst_path, uint64_t unix_timestamp,
                     const uint8_t unique_id[16]) {
         struct stat st;
         if (stat(src_path, &st) < 0)
                 return log_error_errno(-errno, "stat %s", src_path);
         uint64_t size = (uint64_t)st.st_size;
-        if (size == 0 || size % MiB != 0) {
-                log_error("%s: size %llu is not a multiple of 1 MiB, which Azure requires of a VHD",
-                          src_path, (unsigned long long)size);
-                return -EINVAL;
-        }
+        int k = vhd_check_source_size(src_path, size);
+        if (k < 0)
+                return k;
         _cleanup_close_ int dst = -1;
         if (strcmp(src_path, dst_path) == 0) {
                 dst = open(dst_path, O_WRONLY | O_CLOEXEC);
@@ -171,11 +179,9 @@ int vhd_write_dynamic(const char *src_path, const char *dst_path, uint64_t unix_
         if (fstat(src, &st) < 0)
                 return log_error_errno(-errno, "stat %s", src_path);
         uint64_t size = (uint64_t)st.st_size;
-        if (size == 0 || size % MiB != 0) {
-                log_error("%s: size %llu is not a multiple of 1 MiB, which Azure requires of a VHD",
-                          src_path, (unsigned long long)size);
-                return -EINVAL;
-        }
+        int k = vhd_check_source_size(src_path, size);
+        if (k < 0)
+                return k;
         uint64_t n_blocks = (size + VHD_DYN_BLOCK_SIZE - 1) / VHD_DYN_BLOCK_SIZE;
         if (n_blocks > UINT32_MAX / 2)
                 return log_error_errno(-EFBIG, "%s: too large for a dynamic VHD", src_path);
