@@ -45,6 +45,9 @@ void cfg_change(struct cfg *c, const char *what, const char *where, const char *
 /* Path helpers inside the tree (lib/rootpath.h).  The returned host path
  * is allocated; NULL with an errno on failure. */
 int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host);
+/* The host path of PATH in the image (which may not exist yet) and its text,
+ * or FALLBACK when it cannot be read.  0, or the (logged) resolve error. */
+int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **ret_host, char **ret_text);
 /* Writes a file atomically (temp + rename) at a host path. */
 int cfg_write_file(const char *host, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 /* Creates TREE/<path> (a directory inside the tree) and missing parents, 0755. */

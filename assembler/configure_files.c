@@ -136,11 +136,10 @@ int system_settings_validate(struct cfg *c) {
 /* Replaces or adds the "127.0.1.1 NAME" line Debian's installer writes. */
 static int hosts_apply(struct cfg *c, const char *hostname) {
         _cleanup_free_ char *host = NULL, *data = NULL;
-        int r = cfg_resolve(c, "/etc/hosts", ROOTPATH_NONEXISTENT, &host);
+        int r = cfg_read_text(c, "/etc/hosts", "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n",
+                              &host, &data);
         if (r < 0)
-                return log_error_errno(r, "resolving /etc/hosts");
-        if (read_file(host, &data, NULL) < 0)
-                data = xstrdup("127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n");
+                return r;
         const char *short_name = hostname;
         _cleanup_free_ char *shortbuf = NULL;
         if (strchr(hostname, '.'))

@@ -62,11 +62,9 @@
 static int write_os_release(struct cfg *c) {
         const struct slw_profile *p = c->p;
         _cleanup_free_ char *host = NULL, *old = NULL;
-        int r = cfg_resolve(c, "/usr/lib/os-release", ROOTPATH_NONEXISTENT, &host);
+        int r = cfg_read_text(c, "/usr/lib/os-release", "", &host, &old);
         if (r < 0)
-                return log_error_errno(r, "resolving /usr/lib/os-release");
-        if (read_file(host, &old, NULL) < 0)
-                old = xstrdup("");
+                return r;
         size_t cap = strlen(old) + strlen(p->name) + strlen(p->version) + 64, len = 0;
         _cleanup_free_ char *out = xmalloc(cap);
         out[0] = '\0';

@@ -333,10 +333,8 @@ static int initramfs_config(struct cfg *c) {
         int r, kind = c->p->immutable.enabled ? 2 : initramfs_kind(c);
         if (kind == 1) {
                 _cleanup_free_ char *file = NULL, *data = NULL;
-                if ((r = cfg_resolve(c, "/etc/initramfs-tools/modules", ROOTPATH_NONEXISTENT, &file)) < 0)
-                        return log_error_errno(r, "resolving /etc/initramfs-tools/modules");
-                if (read_file(file, &data, NULL) < 0)
-                        data = xstrdup("");
+                if ((r = cfg_read_text(c, "/etc/initramfs-tools/modules", "", &file, &data)) < 0)
+                        return r;
                 size_t len = strlen(data), cap = len + 128;
                 for (char **m = mods; m && *m; m++)
                         cap += strlen(*m) + 1;

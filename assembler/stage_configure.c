@@ -61,6 +61,18 @@ int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host
         return root_resolve(c->tree, path, flags, NULL, ret_host);
 }
 
+int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **ret_host, char **ret_text) {
+        _cleanup_free_ char *host = NULL, *text = NULL;
+        int r = cfg_resolve(c, path, ROOTPATH_NONEXISTENT, &host);
+        if (r < 0)
+                return log_error_errno(r, "resolving %s", path);
+        if (read_file(host, &text, NULL) < 0)
+                text = xstrdup(fallback);
+        *ret_host = TAKE_PTR(host);
+        *ret_text = TAKE_PTR(text);
+        return 0;
+}
+
 int cfg_write_file(const char *host, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
         _cleanup_free_ char *tmp = xasprintf("%s.slipway-tmp", host);
         int r = write_file(tmp, data, len, mode);
