@@ -2,6 +2,7 @@
 #pragma once
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Deterministic values.  Every UUID, serial, seed or salt in an image is
  * derived from (image name, image version, SOURCE_DATE_EPOCH, purpose), so
@@ -20,6 +21,11 @@ uint32_t derive_u32(const struct derive_ctx *d, const char *purpose);
 void sha256_hex(const void *data, size_t len, char out[65]);
 /* SHA-256 of a file; 0 or negative errno. */
 int sha256_file_hex(const char *path, char out[65]);
-/* SHA-256 of several files, in parallel on the available cores.  0, or the
- * first negative errno (and the index of that file in *ret_failed). */
-int sha256_files_hex(char *const *paths, size_t n, char (*out)[65], size_t *ret_failed);
+/* SHA-256 of several files, in parallel on the available cores.
+ * PREFIX_OF (NULL, or -1 per file for none) may name, for file i, a file
+ * that i begins with in full (a fixed VHD: its raw disk plus the footer):
+ * file i's digest then continues from that file's instead of reading the
+ * shared bytes twice.  The caller vouches for the shared bytes; sizes are
+ * checked.  0, or the first negative errno (and that file's index in
+ * *ret_failed). */
+int sha256_files_hex(char *const *paths, size_t n, const ssize_t *prefix_of, char (*out)[65], size_t *ret_failed);

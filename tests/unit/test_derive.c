@@ -57,14 +57,52 @@ static void test_sparse_hash_matches_content(void **state) {
         assert_string_equal(got, expect);
 
         char *paths[] = { p1, p2 };
-        char outs[2][65];
-        assert_int_equal(sha256_files_hex(paths, 2, outs, NULL), 0);
+        char outs[3][65];
+        assert_int_equal(sha256_files_hex(paths, 2, NULL, outs, NULL), 0);
         assert_string_equal(outs[0], expect);
         assert_string_equal(outs[1], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
+        /* p3 = p1 + a 512-byte tail (a fixed VHD and its raw disk): its
+         * digest continued from p1's state equals hashing it whole, and
+         * the order in the list does not matter. */
+        _cleanup_free_ char *p3 = path_join(dir, "extended");
+        unsigned char tail[512];
+        for (size_t k = 0; k < sizeof(tail); k++)
+                tail[k] = (unsigned char)(k * 7 + 3);
+        fd = open(p3, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t)size), 0);
+        for (size_t i = 0; i < ELEMENTSOF(offsets); i++)
+                assert_int_equal(pwrite(fd, content + offsets[i], 100, (off_t)offsets[i]), 100);
+        assert_int_equal(pwrite(fd, tail, sizeof(tail), (off_t)size), (ssize_t)sizeof(tail));
+        close(fd);
+        char whole[65];
+        assert_int_equal(sha256_file_hex(p3, whole), 0);
+        assert_string_not_equal(whole, expect);
+        char *with_ext[] = { p3, p2, p1 };
+        const ssize_t prefix_of[] = { 2, -1, -1 };
+        memset(outs, 0, sizeof(outs));
+        assert_int_equal(sha256_files_hex(with_ext, 3, prefix_of, outs, NULL), 0);
+        assert_string_equal(outs[0], whole);
+        assert_string_equal(outs[1], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_string_equal(outs[2], expect);
+
+        /* A claimed prefix longer than the file is not trusted: the file
+         * is hashed on its own. */
+        char *short_ext[] = { p2, p1 };
+        const ssize_t wrong[] = { 1, -1 };
+        assert_int_equal(sha256_files_hex(short_ext, 2, wrong, outs, NULL), 0);
+        assert_string_equal(outs[0], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_string_equal(outs[1], expect);
+
         char *missing[] = { p2, "/nonexistent/slipway" };
         size_t failed = 99;
-        assert_int_equal(sha256_files_hex(missing, 2, outs, &failed), -ENOENT);
+        assert_int_equal(sha256_files_hex(missing, 2, NULL, outs, &failed), -ENOENT);
+        assert_int_equal(failed, 1);
+        /* The prefix missing: its extender fails with it. */
+        char *missing_prefix[] = { p1, "/nonexistent/slipway" };
+        const ssize_t to_missing[] = { 1, -1 };
+        assert_int_equal(sha256_files_hex(missing_prefix, 2, to_missing, outs, &failed), -ENOENT);
         assert_int_equal(failed, 1);
         free(content);
         rm_rf(dir);
