@@ -38,7 +38,10 @@ struct build_ctx {
         char *workdir;                  /* <outdir>/.slipway-<name>.XXXXXX, removed at the end */
         char *cache_dir;                /* package and rootfs caches */
         char *tree;                     /* the image's root tree (in workdir or cache copy) */
+        bool private_mounts;            /* the build has its own mount namespace */
+        bool tree_is_overlay;           /* tree is an overlay on the cached tree: unmount it before removing */
         char *raw_tmp;                  /* the assembled raw disk (temp name in outdir) */
+        char *fixed_vhd_tmp;            /* the fixed VHD, when written as raw_tmp + footer (a copy) */
         char *mirror_override;          /* --mirror */
         uint64_t epoch;                 /* SOURCE_DATE_EPOCH, or derived default */
         bool unprivileged;              /* started by a non-root user */

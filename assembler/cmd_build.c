@@ -21,7 +21,9 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -186,8 +188,16 @@ int cmd_build(int argc, char **argv) {
                         goto finish;
                 _cleanup_free_ char *ids = userns_describe();
                 log_info("rootless build in a user namespace (%s)", ids);
-        } else
+                ctx.private_mounts = true; /* userns_become_root made one */
+        } else {
                 ctx.userns = userns_current();
+                /* A mount namespace of the build's own: the overlay on the
+                 * cached tree (stage_rootfs.c) and the tools' mounts go away
+                 * with the process, however it ends. */
+                ctx.private_mounts = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+                if (!ctx.private_mounts)
+                        log_debug("no private mount namespace (%s): the cached tree will be copied", strerror(errno));
+        }
         r = mkdir_p(outdir, 0755);
         if (r < 0) {
                 log_error_errno(r, "create output directory %s", outdir);
@@ -243,9 +253,14 @@ int cmd_build(int argc, char **argv) {
                 exit_code = EXIT_USAGE;
 
 finish:
+        if (ctx.tree_is_overlay) {
+                _cleanup_free_ char *tree = path_join(ctx.workdir, "tree");
+                if (umount2(tree, MNT_DETACH) < 0)
+                        log_warning_errno(-errno, "could not unmount the overlay at %s", tree);
+        }
         if (ctx.workdir) {
                 /* Artifacts not renamed are inside workdir and go with it. */
-                int k = rm_rf(ctx.workdir);
+                int k = rm_rf_unmounted(ctx.workdir);
                 if (k < 0)
                         log_warning_errno(k, "could not remove %s", ctx.workdir);
         }
@@ -257,6 +272,7 @@ finish:
         free(ctx.cache_dir);
         free(ctx.tree);
         free(ctx.raw_tmp);
+        free(ctx.fixed_vhd_tmp);
         free(ctx.mirror_override);
         profile_free(profile);
         return exit_code;

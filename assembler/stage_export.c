@@ -15,6 +15,7 @@
 #include "vhd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,6 +97,12 @@ static int export_vhd(struct build_ctx *ctx, bool in_place) {
         if (r < 0)
                 return r;
         build_add_artifact(ctx, tmp, final);
+        if (!in_place) {
+                /* It is the raw disk plus the footer: the report continues
+                 * the raw disk's checksum instead of reading 30 GiB again. */
+                free(ctx->fixed_vhd_tmp);
+                ctx->fixed_vhd_tmp = xstrdup(tmp);
+        }
         return 0;
 }
 
@@ -118,26 +125,77 @@ static int export_vhd_dynamic(struct build_ctx *ctx) {
         return 0;
 }
 
+/* One export that reads only the tree or the finished raw disk, so it can
+ * run beside the others.  It works on its own copy of the context (shared
+ * read-only inputs, its own artifact lists) and its artifacts are moved to
+ * the build's list afterwards in a fixed order. */
+struct export_job {
+        const char *what;
+        int (*run)(struct build_ctx *ctx);
+        struct build_ctx ctx;
+        int result;
+        pthread_t thread;
+        bool threaded;
+};
+
+static void *export_job_thread(void *arg) {
+        struct export_job *j = arg;
+        j->result = j->run(&j->ctx);
+        return NULL;
+}
+
+static void export_jobs_run(struct export_job *jobs, size_t n) {
+        /* The first job runs on this thread; a failed pthread_create
+         * runs its job here too. */
+        for (size_t i = 1; i < n; i++)
+                jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, export_job_thread, &jobs[i]) == 0;
+        for (size_t i = 0; i < n; i++)
+                if (!jobs[i].threaded)
+                        export_job_thread(&jobs[i]);
+        for (size_t i = 1; i < n; i++)
+                if (jobs[i].threaded)
+                        pthread_join(jobs[i].thread, NULL);
+}
+
 int stage_export(struct build_ctx *ctx) {
         const bool *out = ctx->enabled_outputs;
-        int r;
+        int r = 0;
 
-        /* The tree-based formats first: they do not need the disk. */
-        if (out[OUT_TAR] && (r = export_tar(ctx)) < 0)
-                return r;
-        if (out[OUT_ISO] && (r = export_iso(ctx)) < 0)
+        /* Everything but the fixed VHD only reads the tree or the raw
+         * disk: the tree formats (tar, iso) and the converted ones
+         * (vhd-dynamic, qcow2) run in parallel.  The fixed VHD comes last,
+         * alone, because without a raw output it takes over the raw file. */
+        struct export_job jobs[4];
+        size_t n = 0;
+        if (out[OUT_TAR])
+                jobs[n++] = (struct export_job){ .what = "tar", .run = export_tar };
+        if (out[OUT_ISO])
+                jobs[n++] = (struct export_job){ .what = "iso", .run = export_iso };
+        if (ctx->raw_tmp && out[OUT_VHD_DYNAMIC])
+                jobs[n++] = (struct export_job){ .what = "vhd-dynamic", .run = export_vhd_dynamic };
+        if (ctx->raw_tmp && out[OUT_QCOW2])
+                jobs[n++] = (struct export_job){ .what = "qcow2", .run = export_qcow2 };
+        for (size_t i = 0; i < n; i++) {
+                jobs[i].ctx = *ctx;
+                jobs[i].ctx.artifacts = NULL;
+                jobs[i].ctx.artifact_finals = NULL;
+        }
+        if (n > 1)
+                log_debug("export: %zu formats in parallel", n);
+        export_jobs_run(jobs, n);
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; jobs[i].ctx.artifacts && jobs[i].ctx.artifacts[k]; k++)
+                        build_add_artifact(ctx, jobs[i].ctx.artifacts[k], jobs[i].ctx.artifact_finals[k]);
+                strv_free(jobs[i].ctx.artifacts);
+                strv_free(jobs[i].ctx.artifact_finals);
+                if (jobs[i].result < 0 && r == 0)
+                        r = jobs[i].result;
+        }
+        if (r < 0)
                 return r;
         if (!ctx->raw_tmp)
                 return 0;
 
-        if (out[OUT_VHD_DYNAMIC] && (r = export_vhd_dynamic(ctx)) < 0)
-                return r;
-
-        if (out[OUT_QCOW2]) {
-                r = export_qcow2(ctx);
-                if (r < 0)
-                        return r;
-        }
         if (out[OUT_VHD]) {
                 r = export_vhd(ctx, !out[OUT_RAW]);
                 if (r < 0)

@@ -112,6 +112,24 @@ static void drop_images(struct build_ctx *ctx, size_t n_images) {
         memmove(ctx->artifact_finals, ctx->artifact_finals + n_images, (n - n_images + 1) * sizeof(char *));
 }
 
+/* For sha256_files_hex: the fixed VHD written as a copy of the raw disk
+ * is the raw disk plus its footer (stage_export.c), so its checksum
+ * continues from the raw disk's. */
+static ssize_t *checksum_prefixes(const struct build_ctx *ctx, size_t n_images) {
+        ssize_t *prefix_of = xcalloc(n_images ? n_images : 1, sizeof(*prefix_of));
+        ssize_t raw = -1, vhd = -1;
+        for (size_t i = 0; i < n_images; i++) {
+                prefix_of[i] = -1;
+                if (ctx->raw_tmp && strcmp(ctx->artifacts[i], ctx->raw_tmp) == 0)
+                        raw = (ssize_t)i;
+                if (ctx->fixed_vhd_tmp && strcmp(ctx->artifacts[i], ctx->fixed_vhd_tmp) == 0)
+                        vhd = (ssize_t)i;
+        }
+        if (raw >= 0 && vhd >= 0)
+                prefix_of[vhd] = raw;
+        return prefix_of;
+}
+
 int stage_report(struct build_ctx *ctx) {
         int r;
         size_t n_images = strv_length(ctx->artifacts);
@@ -121,21 +139,27 @@ int stage_report(struct build_ctx *ctx) {
         _cleanup_free_ char *sums = xmalloc(cap);
         sums[0] = '\0';
         _cleanup_free_ char (*hexes)[65] = xcalloc(n_images ? n_images : 1, sizeof(*hexes));
-        size_t failed = 0;
-        r = sha256_files_hex(ctx->artifacts, n_images, hexes, &failed);
-        if (r < 0) {
-                json_object_put(arts);
-                json_object_put(size_arts);
-                return log_error_errno(r, "checksum %s", ctx->artifacts[failed]);
-        }
+        bool checksums = ctx->profile->report.checksums;
+        if (checksums) {
+                _cleanup_free_ ssize_t *prefix_of = checksum_prefixes(ctx, n_images);
+                size_t failed = 0;
+                r = sha256_files_hex(ctx->artifacts, n_images, prefix_of, hexes, &failed);
+                if (r < 0) {
+                        json_object_put(arts);
+                        json_object_put(size_arts);
+                        return log_error_errno(r, "checksum %s", ctx->artifacts[failed]);
+                }
+        } else
+                log_info("report: no SHA256SUMS (report.checksums: false)");
         for (size_t i = 0; i < n_images; i++) {
-                const char *hex = hexes[i];
+                const char *hex = checksums ? hexes[i] : NULL;
                 uint64_t alloc = 0, apparent = 0;
                 (void)file_allocated_bytes(ctx->artifacts[i], &alloc, &apparent);
                 const char *name = base_name(ctx->artifact_finals[i]);
                 struct json_object *a = json_object_new_object();
                 json_object_object_add(a, "name", json_object_new_string(name));
-                json_object_object_add(a, "sha256", json_object_new_string(hex));
+                if (hex)
+                        json_object_object_add(a, "sha256", json_object_new_string(hex));
                 json_object_object_add(a, "apparent_bytes", json_object_new_int64((int64_t)apparent));
                 json_object_object_add(a, "allocated_bytes", json_object_new_int64((int64_t)alloc));
                 json_object_array_add(arts, a);
@@ -144,6 +168,8 @@ int stage_report(struct build_ctx *ctx) {
                 json_object_object_add(sa, "apparent_bytes", json_object_new_int64((int64_t)apparent));
                 json_object_object_add(sa, "allocated_bytes", json_object_new_int64((int64_t)alloc));
                 json_object_array_add(size_arts, sa);
+                if (!hex)
+                        continue;
                 _cleanup_free_ char *line = xasprintf("%s  %s\n", hex, name);
                 while (len + strlen(line) + 1 > cap)
                         sums = xrealloc(sums, cap *= 2);
@@ -241,5 +267,5 @@ int stage_report(struct build_ctx *ctx) {
         }
         /* build.json is written by cmd_build.c after the last stage, so
          * that it has every stage's time. */
-        return build_add_report(ctx, "SHA256SUMS", sums);
+        return checksums ? build_add_report(ctx, "SHA256SUMS", sums) : 0;
 }

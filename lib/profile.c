@@ -87,6 +87,7 @@ static const struct skey size_value_key = { .name = "size", .type = T_SIZE };
 static const struct skey budget_keys[] = { { .name = "root-used", .type = T_SIZE }, { .name = "artifacts", .type = T_MAP, .sub = artifact_budget_keys },
                                            { .name = "packages", .type = T_SIZEMAP }, END };
 static const struct skey verify_keys[] = { { .name = "azure", .type = T_BOOL }, END };
+static const struct skey report_keys[] = { { .name = "checksums", .type = T_BOOL }, END };
 static const struct skey immutable_keys[] = {
         { .name = "enabled", .type = T_BOOL }, { .name = "filesystem", .type = T_ENUM, .enums = ro_filesystems },
         { .name = "compression", .type = T_ENUM, .enums = ro_compressions }, { .name = "slot-size", .type = T_SIZE_AUTO },
@@ -114,6 +115,7 @@ static const struct skey top_keys[] = {
         { .name = "qcow2", .type = T_MAP, .sub = qcow2_keys },
         { .name = "budget", .type = T_MAP, .sub = budget_keys },
         { .name = "verify", .type = T_MAP, .sub = verify_keys },
+        { .name = "report", .type = T_MAP, .sub = report_keys },
         { .name = "immutable", .type = T_MAP, .sub = immutable_keys },
         END,
 };
@@ -588,6 +590,11 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
                 if (bad || (!url && src->value[0] != '/'))
                         profile_errors_add(v->errs, src->origin, "immutable.update-source: expected an absolute directory or an "
                                            "http(s) URL without spaces, got '%s'", src->value);
+                const struct pnode *sums = pnode_lookup(root, "report.checksums");
+                if (url && scalar_ok(sums) && strcmp(sums->value, "false") == 0)
+                        profile_errors_add(v->errs, sums->origin, "report.checksums: false leaves out SHA256SUMS, which "
+                                           "systemd-sysupdate needs to update from immutable.update-source '%s' (an http(s) "
+                                           "source)", src->value);
         }
         const struct pnode *comp = pnode_get(im, "compression");
         if (scalar_ok(comp)) {
@@ -948,6 +955,7 @@ static void build_model(struct slw_profile *p) {
         for (int o = 0; o < _OUT_MAX; o++)
                 p->budget.artifact[o] = size_at(ab, output_names[o], 0, NULL);
         p->verify_azure = bool_at(pnode_get(root, "verify"), "azure", false);
+        p->report.checksums = bool_at(pnode_get(root, "report"), "checksums", true);
 }
 
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs) {

@@ -171,6 +171,10 @@ struct slw_profile {
 
         bool verify_azure;             /* run verify --azure on the VHD as a last step */
 
+        struct {
+                bool checksums;            /* SHA256SUMS over the images (default true) */
+        } report;
+
         /* immutable: read-only root with dm-verity, A/B slots, /var partition.
          * When enabled, disk.partitions is the fixed layout below (built by
          * the profile loader): ESP, root-A, verity-A, root-B, verity-B, var. */

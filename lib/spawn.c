@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,14 +19,18 @@ extern char **environ;
  * log level are the only global mutable state (a handler has no context
  * argument). */
 #define MAX_CHILDREN 16
-static volatile sig_atomic_t child_pgids[MAX_CHILDREN];
+/* Lock-free atomics: read by the handler, claimed by exports running in
+ * parallel threads. */
+static atomic_int child_pgids[MAX_CHILDREN];
 static volatile sig_atomic_t interrupt_signal;
 
 static void on_signal(int sig) {
         interrupt_signal = sig;
-        for (size_t i = 0; i < MAX_CHILDREN; i++)
-                if (child_pgids[i] > 0)
-                        kill(-(pid_t)child_pgids[i], SIGTERM);
+        for (size_t i = 0; i < MAX_CHILDREN; i++) {
+                int pgid = atomic_load(&child_pgids[i]);
+                if (pgid > 0)
+                        kill(-(pid_t)pgid, SIGTERM);
+        }
 }
 
 void spawn_install_signal_handlers(void) {
@@ -39,17 +45,22 @@ bool spawn_interrupted(void) { return interrupt_signal != 0; }
 int spawn_interrupt_signal(void) { return interrupt_signal; }
 
 static void register_child(pid_t pid) {
-        for (size_t i = 0; i < MAX_CHILDREN; i++)
-                if (child_pgids[i] == 0) {
-                        child_pgids[i] = pid;
-                        return;
-                }
+        for (size_t i = 0; i < MAX_CHILDREN; i++) {
+                int free_slot = 0;
+                if (atomic_compare_exchange_strong(&child_pgids[i], &free_slot, (int)pid))
+                        break;
+        }
+        /* A signal handled on another thread before the slot was taken
+         * did not see this child. */
+        if (interrupt_signal)
+                kill(-pid, SIGTERM);
 }
 
 static void unregister_child(pid_t pid) {
-        for (size_t i = 0; i < MAX_CHILDREN; i++)
-                if (child_pgids[i] == pid)
-                        child_pgids[i] = 0;
+        for (size_t i = 0; i < MAX_CHILDREN; i++) {
+                int mine = (int)pid;
+                atomic_compare_exchange_strong(&child_pgids[i], &mine, 0);
+        }
 }
 
 char *argv_to_string(char *const argv[]) {
@@ -155,12 +166,12 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
         sigaddset(&block, SIGINT);
         sigaddset(&block, SIGTERM);
         sigaddset(&block, SIGHUP);
-        sigprocmask(SIG_BLOCK, &block, &old);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
 
         pid_t pid = fork();
         if (pid < 0) {
                 int r = -errno;
-                sigprocmask(SIG_SETMASK, &old, NULL);
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
                 return log_error_errno(r, "fork");
         }
         if (pid == 0) {
@@ -199,7 +210,7 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
         }
         setpgid(pid, pid); /* both sides, to close the race */
         register_child(pid);
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
 
         if (out_pipe[1] >= 0)
                 close(out_pipe[1]);
