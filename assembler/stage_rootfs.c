@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -215,12 +216,33 @@ int stage_rootfs(struct build_ctx *ctx) {
         _cleanup_free_ char *manifest = path_join(ctx->workdir, "packages.json");
         (void)rm_rf_unmounted(tree);
         uint64_t t0 = now_usec();
-        r = copy_tree(src_tree, tree);
-        if (r < 0) {
-                (void)rm_rf_unmounted(tree);
-                return log_error_errno(r, "rootfs: could not copy the cached tree to %s", tree);
+        /* The stages after this one change a few files of a tree of
+         * thousands: an overlay on the cached tree spares copying it here
+         * and removing it at the end (5 s of a 10 s warm build).  Without
+         * a private mount namespace, or where overlayfs cannot be mounted,
+         * the tree is copied. */
+        r = -EPERM;
+        if (ctx->private_mounts && !getenv("SLIPWAY_TREE_COPY")) {
+                _cleanup_free_ char *scratch = path_join(ctx->workdir, "tree-upper");
+                if (mkdir(scratch, 0755) < 0)
+                        return log_error_errno(-errno, "rootfs: create %s", scratch);
+                r = tree_overlay_mount(src_tree, scratch, tree);
+                if (r < 0) {
+                        log_debug("rootfs: no overlay on the cached tree (%s); copying it", strerror(-r));
+                        (void)rmdir(tree);
+                } else {
+                        ctx->tree_is_overlay = true;
+                        log_info("rootfs: the cached tree under an overlay, nothing copied");
+                }
         }
-        log_info("rootfs: copied the tree in %.1f s", (double)(now_usec() - t0) / 1e6);
+        if (r < 0) {
+                r = copy_tree(src_tree, tree);
+                if (r < 0) {
+                        (void)rm_rf_unmounted(tree);
+                        return log_error_errno(r, "rootfs: could not copy the cached tree to %s", tree);
+                }
+                log_info("rootfs: copied the tree in %.1f s", (double)(now_usec() - t0) / 1e6);
+        }
         r = copy_file(src_manifest, manifest);
         if (r < 0)
                 return r;

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -165,6 +166,41 @@ int copy_tree(const char *src, const char *dst) {
         _cleanup_free_ char *from = path_join(src, ".");
         char *argv[] = { "cp", "-a", "--reflink=auto", from, (char *)dst, NULL };
         return run_command(argv, &(struct run_opts) { .stdin_fd = -1 });
+}
+
+/* overlayfs takes its directories in one comma-separated option string;
+ * a path with a comma, colon, backslash or blank would need escaping, and
+ * such a path simply gets the copy instead. */
+static bool overlay_path_ok(const char *p) {
+        return strpbrk(p, ",:\\ \t\n") == NULL;
+}
+
+int tree_overlay_mount(const char *lower, const char *scratch, const char *target) {
+        struct stat sl, ss;
+        if (stat(lower, &sl) < 0 || stat(scratch, &ss) < 0)
+                return -errno;
+        /* On one filesystem, overlayfs reports every file's real inode
+         * number: hard links stay recognisable for mke2fs -d and mkfs.erofs.
+         * Across filesystems (without xino) numbers of the two layers
+         * could collide. */
+        if (sl.st_dev != ss.st_dev)
+                return -EXDEV;
+        if (!overlay_path_ok(lower) || !overlay_path_ok(scratch) || !overlay_path_ok(target))
+                return -EINVAL;
+        _cleanup_free_ char *upper = path_join(scratch, "upper"), *work = path_join(scratch, "work");
+        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST) ||
+            (mkdir(target, 0755) < 0 && errno != EEXIST))
+                return -errno;
+        _cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+        if (mount("overlay", target, "overlay", 0, opts) == 0)
+                return 0;
+        int r = -errno;
+        /* In a user namespace overlayfs keeps its whiteouts and opaque
+         * markers in user.* xattrs (Linux 5.11+). */
+        _cleanup_free_ char *uopts = xasprintf("%s,userxattr", opts);
+        if (mount("overlay", target, "overlay", 0, uopts) == 0)
+                return 0;
+        return r;
 }
 
 int tree_disk_usage(const char *path, uint64_t *ret) {

@@ -49,6 +49,14 @@ int cache_remove_stale_tmp(const char *rootfs_dir, bool all);
  * timestamps (cp -a --reflink=auto); dst must not exist. */
 int copy_tree(const char *src, const char *dst);
 
+/* Mounts an overlay at target: lower read-only underneath, every change
+ * in scratch/upper.  What a cache hit uses instead of copy_tree: nothing is
+ * copied and the cached tree is never written.  Only in a private mount
+ * namespace (the mount goes away with the build, however it ends), with
+ * lower and scratch on one filesystem.  0 or negative errno, not logged:
+ * the caller falls back to copy_tree. */
+int tree_overlay_mount(const char *lower, const char *scratch, const char *target);
+
 /* Disk usage of a tree in bytes: allocated blocks of every entry (a file
  * with several hard links is counted for each; good enough for a listing). */
 int tree_disk_usage(const char *path, uint64_t *ret);
