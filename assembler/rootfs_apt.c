@@ -415,9 +415,16 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         _cleanup_free_ char *cache = rootfs_cache_dir(ctx);
         _cleanup_free_ char *aptcache = path_join(cache, "apt");
         _cleanup_free_ char *archives = path_join(aptcache, "archives");
+        /* A read-only cache still lends its downloads; new ones are not
+         * kept (stage_rootfs.c says the build runs uncached). */
         r = mkdir_p(archives, 0755);
-        if (r < 0)
+        if (r == 0 && access(archives, W_OK) < 0)
+                r = -errno;
+        if (r < 0 && r != -EROFS && r != -EACCES && r != -EPERM)
                 return log_error_errno(r, "rootfs: could not create %s", archives);
+        bool keep_downloads = r == 0, lend_downloads = access(aptcache, R_OK | X_OK) == 0;
+        if (!keep_downloads)
+                log_warning("rootfs: %s cannot be written (%s): this build's downloads are not kept", archives, strerror(-r));
 
         _cleanup_strv_free_ char **pkgs = sorted_packages(p);
         for (size_t i = 0; pkgs[i]; i++)
@@ -508,8 +515,10 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         _cleanup_free_ char *qaptcache = shellwords_quote(aptcache);
         _cleanup_free_ char *qarchives = shellwords_quote(archives);
         strv_push(&argv, "--skip=essential/unlink");
-        PUSHF("--setup-hook=sync-in %s /var/cache/apt/", qaptcache);
-        PUSHF("--customize-hook=sync-out /var/cache/apt/archives %s", qarchives);
+        if (lend_downloads)
+                PUSHF("--setup-hook=sync-in %s /var/cache/apt/", qaptcache);
+        if (keep_downloads)
+                PUSHF("--customize-hook=sync-out /var/cache/apt/archives %s", qarchives);
         if (log_get_level() >= LOG_DEBUG)
                 strv_push(&argv, "--verbose");
         strv_push(&argv, p->distribution.release);

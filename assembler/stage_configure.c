@@ -74,10 +74,14 @@ int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **
 }
 
 int cfg_write_file(const char *host, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
-        _cleanup_free_ char *tmp = xasprintf("%s.slipway-tmp", host);
+        /* The pid keeps two builds that write one shared file (the
+         * initramfs cache) from writing into one temporary file. */
+        _cleanup_free_ char *tmp = xasprintf("%s.slipway-tmp-%d", host, (int)getpid());
         int r = write_file(tmp, data, len, mode);
-        if (r < 0)
+        if (r < 0) {
+                unlink(tmp);
                 return log_error_errno(r, "writing %s", tmp);
+        }
         if (lchown(tmp, uid, gid) < 0 || chmod(tmp, mode) < 0 || rename(tmp, host) < 0) {
                 r = -errno;
                 unlink(tmp);

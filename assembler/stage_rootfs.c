@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 const struct rootfs_backend *rootfs_backend_for(enum slw_backend b) {
@@ -80,6 +81,10 @@ static int empty_dev(const char *tree) {
         return r;
 }
 
+/* Less free space than this after a failed install: the filesystem was
+ * full (ENOSPC), whatever the tool said. */
+#define CACHE_FULL_BYTES (UINT64_C(16) << 20)
+
 /* Installs a new cache entry at <rootfs_dir>/<key> by way of a .tmp-* dir. */
 static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backend *be, const char *rootfs_dir,
                           const char *key_hex, const struct cache_key *key, const char *entry) {
@@ -136,6 +141,12 @@ static int populate_entry(const struct build_ctx *ctx, const struct rootfs_backe
 
 fail:
         pkg_list_free(&pkgs);
+        /* A tool that ran out of space says so in its own words, if at
+         * all; the filesystem tells for sure, before the partial tree is
+         * removed. */
+        struct statvfs sv;
+        if (r != -EINTR && statvfs(tmp, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < CACHE_FULL_BYTES)
+                r = -ENOSPC;
         int k = rm_rf_unmounted(tmp);
         if (k < 0)
                 log_warning_errno(k, "rootfs: could not remove %s", tmp);
@@ -173,12 +184,21 @@ int stage_rootfs(struct build_ctx *ctx) {
 
         _cleanup_free_ char *cache = rootfs_cache_dir(ctx);
         _cleanup_free_ char *rootfs_dir = path_join(cache, "rootfs");
+        /* A cache that cannot be written (a read-only mount shared by CI
+         * runners, say) still gives hits; a miss is then installed into the
+         * work directory and the build says it runs uncached. */
         int r = mkdir_p(rootfs_dir, 0755);
-        if (r < 0)
+        if (r == 0 && access(rootfs_dir, W_OK) < 0)
+                r = -errno;
+        bool writable = r == 0;
+        int cache_err = r;
+        if (r < 0 && r != -EROFS && r != -EACCES && r != -EPERM)
                 return log_error_errno(r, "rootfs: could not create the cache directory %s", rootfs_dir);
-        r = cache_remove_stale_tmp(rootfs_dir, false);
-        if (r > 0)
-                log_info("rootfs: removed %d unfinished cache entr%s of interrupted builds", r, r == 1 ? "y" : "ies");
+        if (writable) {
+                r = cache_remove_stale_tmp(rootfs_dir, false);
+                if (r > 0)
+                        log_info("rootfs: removed %d unfinished cache entr%s of interrupted builds", r, r == 1 ? "y" : "ies");
+        }
 
         struct cache_key key = {};
         cache_key_add(&key, "format", CACHE_FORMAT_VERSION);
@@ -196,7 +216,13 @@ int stage_rootfs(struct build_ctx *ctx) {
         bool hit = entry_complete(entry);
         if (hit)
                 log_info("rootfs: cache hit %.12s", key_hex);
-        else {
+        else if (!writable) {
+                log_warning("rootfs: cache miss %.12s, and %s cannot be written (%s): installing with %s uncached, "
+                            "into the work directory", key_hex, rootfs_dir, strerror(-cache_err), be->name);
+                free(entry);
+                entry = path_join(ctx->workdir, "rootfs-uncached");
+                r = populate_entry(ctx, be, ctx->workdir, key_hex, &key, entry);
+        } else {
                 log_info("rootfs: cache miss %.12s: installing with %s", key_hex, be->name);
                 if (access(entry, F_OK) == 0) {
                         /* An incomplete entry cannot come from us (rename is
@@ -205,6 +231,16 @@ int stage_rootfs(struct build_ctx *ctx) {
                         (void)rm_rf_unmounted(entry);
                 }
                 r = populate_entry(ctx, be, rootfs_dir, key_hex, &key, entry);
+                if (r == -ENOSPC) {
+                        /* Nothing of the attempt is left in the cache. */
+                        log_warning("rootfs: the cache filesystem of %s is full: installing with %s again, uncached, "
+                                    "into the work directory", rootfs_dir, be->name);
+                        free(entry);
+                        entry = path_join(ctx->workdir, "rootfs-uncached");
+                        r = populate_entry(ctx, be, ctx->workdir, key_hex, &key, entry);
+                        if (r == -ENOSPC)
+                                log_error("rootfs: no space left in the work directory %s either", ctx->workdir);
+                }
         }
         cache_key_done(&key);
         if (r < 0)
