@@ -57,10 +57,12 @@ char *bootloader_immutable_cmdline(const struct build_ctx *ctx) {
         /* immutable.etc: volatile: systemd-volatile-root (in dracut's
          * systemd module) puts an overlay with a tmpfs upper layer over the
          * verity root in the initrd, so /etc (and the rest of /) can be
-         * written and every change is gone at the next boot */
+         * written and every change is gone at the next boot.  (etc: overlay
+         * needs nothing here: the initrd's slipway-etc-overlay dracut
+         * module mounts it, see configure_immutable.c.) */
         _cleanup_free_ char *s = xasprintf("roothash=%s root=/dev/mapper/root rootfstype=%s ro%s", ctx->plan.roothash,
                                            p->immutable.filesystem == FS_SQUASHFS ? "squashfs" : "erofs",
-                                           p->immutable.etc_volatile ? " systemd.volatile=overlay" : "");
+                                           p->immutable.etc == ETC_VOLATILE ? " systemd.volatile=overlay" : "");
         for (char **a = p->kernel.cmdline; a && *a; a++) {
                 char *t = xasprintf("%s %s", s, *a);
                 free(s);

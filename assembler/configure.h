@@ -94,5 +94,8 @@ int files_apply(struct cfg *c);
 int system_settings_validate(struct cfg *c);
 int system_settings_apply(struct cfg *c);
 int fstab_apply(struct cfg *c);
-/* immutable.enabled: os-release IMAGE_ID/IMAGE_VERSION, the sysupdate.d transfers (configure_immutable.c). */
+/* immutable.enabled: os-release IMAGE_ID/IMAGE_VERSION, the sysupdate.d transfers, and for
+ * immutable.etc: overlay the dracut module that mounts /etc in the initrd (configure_immutable.c). */
 int immutable_apply(struct cfg *c);
+/* That dracut module (add_dracutmodules name: slipway-etc-overlay); part of the initramfs's inputs. */
+#define IMMUTABLE_ETC_DRACUT_MODULE "/usr/lib/dracut/modules.d/90slipway-etc-overlay"

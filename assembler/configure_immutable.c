@@ -83,6 +83,123 @@ static int write_os_release(struct cfg *c) {
         return 0;
 }
 
+/* immutable.etc: overlay.  /etc is an overlayfs: lower = the image's /etc
+ * (read-only, in the verity root), upper and work = SLW_ETC_OVERLAY_DIR/
+ * {upper,work} on the /var partition, so changes survive reboots and
+ * updates.  It has to be in place before the real root's systemd starts
+ * (PID 1 reads /etc first: machine-id, units, fstab), so it is mounted in
+ * the initrd, the way ostree-prepare-root does for ostree systems: a dracut
+ * module of ours installs three static units there, ordered after
+ * sysroot.mount and before initrd-root-fs.target (so also before
+ * initrd-parse-etc.service, which reads the overlaid /sysroot/etc/fstab):
+ *   sysroot-var.mount                 the var partition by PARTLABEL, as
+ *                                     fstab names it, checked by
+ *                                     systemd-fsck@ first (the real root's
+ *                                     fsck skips a mounted file system)
+ *   slipway-etc-overlay-dirs.service  creates upper/ and work/ (first boot,
+ *                                     or a /var from an image without them)
+ *   sysroot-etc.mount                 the overlay, required by
+ *                                     initrd-root-fs.target
+ * switch-root moves /sysroot with its submounts, so the real root starts
+ * with /var and /etc mounted (fstab's /var line finds var.mount active).
+ * At shutdown systemd leaves /etc alone (an "extrinsic" mount, like /) and
+ * unmounts /var, whose ext4 stays alive under the overlay's own clone of
+ * the mount until systemd-shutdown unmounts /etc last.  Why not fstab:
+ * x-initrd.mount lines of /sysroot/etc/fstab are mounted by
+ * initrd-parse-etc.service, after initrd-root-fs.target, and neither they
+ * nor systemd.mount-extra= can create the upper and work directories.
+ *
+ * The overlay features that make offline changes of the lower layer
+ * undefined (index, metacopy, redirect_dir, xino; Documentation/
+ * filesystems/overlayfs.rst) are off: the lower /etc does change offline,
+ * at every A/B update.  The upper layer is kept as is over the new lower
+ * /etc: a file changed or deleted on the running system stays so after
+ * an update, the others come from the new version.
+ *
+ * machine-id: the lower one is empty (generalize); PID 1 sees a writable
+ * /etc and writes the new ID through the overlay into the upper layer, so
+ * it is kept from the first boot on. */
+static int write_etc_overlay_module(struct cfg *c) {
+        static const char module_setup[] =
+                "#!/bin/bash\n"
+                "# written by slipway (immutable.etc: overlay): mounts /var and the /etc overlay\n"
+                "# at /sysroot before initrd-root-fs.target (see the units next to this file)\n"
+                "check() { return 255; }\n"
+                "depends() { echo systemd fs-lib; return 0; }\n"
+                "installkernel() { hostonly='' instmods overlay ext4; }\n"
+                "install() {\n"
+                "    local u\n"
+                "    inst_multiple mkdir\n"
+                "    for u in sysroot-var.mount slipway-etc-overlay-dirs.service sysroot-etc.mount; do\n"
+                "        inst_simple \"$moddir/$u\" \"$systemdsystemunitdir/$u\"\n"
+                "    done\n"
+                "    mkdir -p \"$initdir$systemdsystemunitdir/initrd-root-fs.target.requires\"\n"
+                "    ln_r \"$systemdsystemunitdir/sysroot-etc.mount\" \"$systemdsystemunitdir/initrd-root-fs.target.requires/sysroot-etc.mount\"\n"
+                "}\n";
+        static const char var_mount[] =
+                "# written by slipway (immutable.etc: overlay); in the initrd only\n"
+                "[Unit]\n"
+                "Description=/var, which holds the /etc overlay's upper layer\n"
+                "DefaultDependencies=no\n"
+                "Requires=systemd-fsck@dev-disk-by\\x2dpartlabel-var.service\n"
+                "After=systemd-fsck@dev-disk-by\\x2dpartlabel-var.service sysroot.mount\n"
+                "Before=initrd-root-fs.target\n"
+                "\n"
+                "[Mount]\n"
+                "What=/dev/disk/by-partlabel/var\n"
+                "Where=/sysroot/var\n"
+                "Type=ext4\n";
+        static const char dirs_service[] =
+                "# written by slipway (immutable.etc: overlay); in the initrd only\n"
+                "[Unit]\n"
+                "Description=Upper and work directories of the /etc overlay\n"
+                "DefaultDependencies=no\n"
+                "RequiresMountsFor=/sysroot/var\n"
+                "Before=initrd-root-fs.target\n"
+                "\n"
+                "[Service]\n"
+                "Type=oneshot\n"
+                "RemainAfterExit=yes\n"
+                "ExecStart=mkdir -p -m 0700 /sysroot" SLW_ETC_OVERLAY_DIR "\n"
+                "ExecStart=mkdir -p -m 0755 /sysroot" SLW_ETC_OVERLAY_DIR "/upper /sysroot" SLW_ETC_OVERLAY_DIR "/work\n";
+        static const char etc_mount[] =
+                "# written by slipway (immutable.etc: overlay); in the initrd only\n"
+                "[Unit]\n"
+                "Description=/etc: the image's read-only /etc under a writable layer on /var\n"
+                "DefaultDependencies=no\n"
+                "Requires=slipway-etc-overlay-dirs.service\n"
+                "After=slipway-etc-overlay-dirs.service sysroot.mount\n"
+                "Before=initrd-root-fs.target\n"
+                "\n"
+                "[Mount]\n"
+                "What=overlay\n"
+                "Where=/sysroot/etc\n"
+                "Type=overlay\n"
+                "Options=lowerdir=/sysroot/etc,upperdir=/sysroot" SLW_ETC_OVERLAY_DIR "/upper,"
+                "workdir=/sysroot" SLW_ETC_OVERLAY_DIR "/work,index=off,metacopy=off,redirect_dir=off,xino=off\n";
+        const struct {
+                const char *name, *data;
+                mode_t mode;
+        } files[] = {
+                { "module-setup.sh", module_setup, 0755 },
+                { "sysroot-var.mount", var_mount, 0644 },
+                { "slipway-etc-overlay-dirs.service", dirs_service, 0644 },
+                { "sysroot-etc.mount", etc_mount, 0644 },
+        };
+        _cleanup_free_ char *dir = NULL;
+        int r = cfg_mkdir(c, IMMUTABLE_ETC_DRACUT_MODULE, 0755, &dir);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = path_join(dir, files[i].name);
+                if ((r = cfg_write_file(path, files[i].data, strlen(files[i].data), files[i].mode, 0, 0)) < 0)
+                        return r;
+        }
+        cfg_change(c, "dracut module: /var and the persistent /etc overlay mounted in the initrd", IMMUTABLE_ETC_DRACUT_MODULE,
+                   "immutable.etc");
+        return 0;
+}
+
 struct transfer {
         const char *id;              /* file name part: 10-NAME-<id>.transfer */
         const char *source_suffix;   /* after NAME_@v */
@@ -113,6 +230,9 @@ int immutable_apply(struct cfg *c) {
         if ((r = cfg_write_file(repart_file, repart_var, strlen(repart_var), 0644, 0, 0)) < 0)
                 return r;
         cfg_change(c, "systemd-repart: grow /var into free space", "/usr/lib/repart.d/50-var.conf", "immutable.enabled");
+
+        if (p->immutable.etc == ETC_OVERLAY && (r = write_etc_overlay_module(c)) < 0)
+                return r;
 
         const char *src = p->immutable.update_source;
         bool url = startswith(src, "http://") || startswith(src, "https://");

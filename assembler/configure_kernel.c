@@ -389,7 +389,10 @@ static int initramfs_config(struct cfg *c) {
                                 "# slipway: immutable.enabled (dm-verity root)\n"
                                 "add_dracutmodules+=\" systemd systemd-veritysetup dm \"\n"
                                 "add_drivers+=\" dm-verity erofs squashfs virtio_blk virtio_scsi virtio_pci nvme sd_mod \"\n";
-                        char *nb = xasprintf("%s%s", buf, extra);
+                        char *nb = xasprintf("%s%s%s", buf, extra,
+                                             c->p->immutable.etc == ETC_OVERLAY ?
+                                             "# slipway: immutable.etc: overlay (/var and /etc mounted in the initrd)\n"
+                                             "add_dracutmodules+=\" slipway-etc-overlay \"\n" : "");
                         free(buf);
                         buf = nb;
                 }
@@ -432,12 +435,13 @@ static void hash_tree(const char *host, const char *rel, char **acc, size_t *len
 }
 
 /* The inputs of the initramfs: kernel version, module list, everything
- * under /etc/initramfs-tools (or dracut.conf.d) and the module files the
- * kernel has after pruning.  Same hash = same initramfs. */
+ * under /etc/initramfs-tools (or dracut.conf.d), slipway's own dracut
+ * module (immutable.etc: overlay) and the module files the kernel has
+ * after pruning.  Same hash = same initramfs. */
 static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
         char *acc = xasprintf("kernel %s\nepoch %llu\n", c->kver, (unsigned long long)c->ctx->epoch);
         size_t len = strlen(acc);
-        const char *dirs[] = { "/etc/initramfs-tools", "/etc/dracut.conf.d", "/usr/share/initramfs-tools" };
+        const char *dirs[] = { "/etc/initramfs-tools", "/etc/dracut.conf.d", "/usr/share/initramfs-tools", IMMUTABLE_ETC_DRACUT_MODULE };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 _cleanup_free_ char *h = NULL;
                 if (cfg_resolve(c, dirs[i], 0, &h) == 0)

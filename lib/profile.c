@@ -42,7 +42,7 @@ static const char *const compressions[] = { "none", "zlib", "zstd", NULL };
 static const char *const ro_filesystems[] = { "erofs", "squashfs", NULL };
 /* in enum slw_ro_compression order */
 static const char *const ro_compressions[] = { "none", "lz4", "lz4hc", "gzip", "xz", "zstd", NULL };
-static const char *const etc_modes[] = { "read-only", "volatile", NULL };
+static const char *const etc_modes[] = { "read-only", "volatile", "overlay", NULL };   /* enum slw_etc_mode */
 
 #define END { .name = NULL }
 
@@ -596,6 +596,21 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
                                            "systemd-sysupdate needs to update from immutable.update-source '%s' (an http(s) "
                                            "source)", src->value);
         }
+        /* The /var partition is made from the tree's /var, so a file the
+         * profile puts under the overlay's directory would be an upper-layer
+         * entry: it would hide that /etc path of this and of every later
+         * version, which is what the read-only lower /etc is there to give. */
+        const struct pnode *etc = pnode_get(im, "etc"), *files = pnode_get(root, "files");
+        bool etc_overlay = scalar_ok(etc) && strcmp(etc->value, "overlay") == 0;
+        size_t n = strlen(SLW_ETC_OVERLAY_DIR);
+        for (size_t i = 0; etc_overlay && files && files->kind == PNODE_SEQ && i < files->n_items; i++) {
+                const struct pnode *path = files->items[i]->kind == PNODE_MAP ? pnode_get(files->items[i], "path") : NULL;
+                if (scalar_ok(path) && strncmp(path->value, SLW_ETC_OVERLAY_DIR, n) == 0 &&
+                    (path->value[n] == '\0' || path->value[n] == '/'))
+                        profile_errors_add(v->errs, path->origin, "files[%zu].path: %s holds the /etc overlay's upper layer "
+                                           "(immutable.etc: overlay) and is written by the running system; put the file at "
+                                           "its /etc path, in the image's read-only /etc", i, SLW_ETC_OVERLAY_DIR);
+        }
         const struct pnode *comp = pnode_get(im, "compression");
         if (scalar_ok(comp)) {
                 static const char *const erofs_ok[] = { "none", "lz4", "lz4hc", NULL };
@@ -872,7 +887,8 @@ static void build_model(struct slw_profile *p) {
                 p->immutable.update_source = xstrdup("/var/lib/slipway/updates");
         p->immutable.tries = (unsigned)int_at(im, "tries", 3);
         const struct pnode *etc = pnode_get(im, "etc");
-        p->immutable.etc_volatile = scalar_ok(etc) && strcmp(etc->value, "volatile") == 0;
+        int ei = scalar_ok(etc) ? enum_index(etc_modes, etc->value) : -1;
+        p->immutable.etc = ei >= 0 ? (enum slw_etc_mode)ei : ETC_READ_ONLY;
 
         const struct pnode *bl = pnode_get(root, "bootloader");
         /* an immutable image boots with systemd-boot: UEFI only */

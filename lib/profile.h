@@ -48,6 +48,11 @@ enum slw_part_type { PART_BIOS_BOOT, PART_ESP, PART_ROOT, PART_LINUX, PART_SWAP,
 /* FS_EROFS and FS_SQUASHFS: the immutable root (not a `fs:` value). */
 enum slw_fs { FS_NONE, FS_EXT4, FS_VFAT, FS_EROFS, FS_SQUASHFS };
 enum slw_ro_compression { ROC_NONE, ROC_LZ4, ROC_LZ4HC, ROC_GZIP, ROC_XZ, ROC_ZSTD };
+/* immutable.etc, in the order of the schema's values */
+enum slw_etc_mode { ETC_READ_ONLY, ETC_VOLATILE, ETC_OVERLAY };
+/* immutable.etc: overlay: the upper and work directories of the /etc
+ * overlay, on the /var partition (so they survive reboots and updates) */
+#define SLW_ETC_OVERLAY_DIR "/var/lib/slipway/etc-overlay"
 enum slw_output { OUT_RAW, OUT_VHD, OUT_VHD_DYNAMIC, OUT_QCOW2, OUT_ISO, OUT_TAR, _OUT_MAX };
 enum slw_compression { COMP_NONE, COMP_ZLIB, COMP_ZSTD };
 
@@ -186,8 +191,10 @@ struct slw_profile {
                 uint64_t var_size, esp_size;
                 char *update_source;               /* systemd-sysupdate's source: a directory or an http(s) URL */
                 unsigned tries;                    /* boot counting: tries of a new version before it falls back */
-                bool etc_volatile;                 /* etc: volatile: / (so /etc) is an overlay with a tmpfs on
-                                                      top of the verity root, changes lost at reboot */
+                enum slw_etc_mode etc;             /* read-only: part of the verity root; volatile: / (so /etc)
+                                                      is an overlay with a tmpfs on top, changes lost at reboot;
+                                                      overlay: /etc is an overlay whose upper layer is
+                                                      SLW_ETC_OVERLAY_DIR on /var, changes kept */
         } immutable;
 };
 

@@ -324,13 +324,18 @@ static void test_immutable_model(void **state) {
         assert_int_equal(p->disk.partitions[5].fs, FS_EXT4);
         assert_string_equal(p->disk.partitions[5].mountpoint, "/var");
         assert_string_equal(part_type_name(PART_ROOT_VERITY), "root-verity");
-        assert_false(p->immutable.etc_volatile);
+        assert_int_equal(p->immutable.etc, ETC_READ_ONLY);
         profile_free(p);
 
         char *sets[] = { (char *)"immutable.etc=volatile", (char *)"immutable.tries=1", NULL };
         p = load_ok(FIX "immutable/ok.yaml", sets);
-        assert_true(p->immutable.etc_volatile);
+        assert_int_equal(p->immutable.etc, ETC_VOLATILE);
         assert_int_equal(p->immutable.tries, 1);
+        profile_free(p);
+
+        char *overlay[] = { (char *)"immutable.etc=overlay", NULL };
+        p = load_ok(FIX "immutable/ok.yaml", overlay);
+        assert_int_equal(p->immutable.etc, ETC_OVERLAY);
         profile_free(p);
 }
 
