@@ -195,6 +195,23 @@ int apt_resolve_mirror(const struct build_ctx *ctx, char **ret) {
         return 0;
 }
 
+/* What apt_install reads from mmdebstrap's stderr as it runs. */
+struct apt_output {
+        bool count;             /* count "Setting up" lines on the progress line */
+        char *errors;           /* apt's and mmdebstrap's "E: " lines */
+};
+
+static void apt_output_line(const char *line, void *userdata) {
+        struct apt_output *o = userdata;
+        if (o->count && startswith(line, "Setting up "))
+                progress_count_add(1);
+        if (startswith(line, "E: ")) {
+                char *e = xasprintf("%s%s\n", o->errors ? o->errors : "", line);
+                free(o->errors);
+                o->errors = e;
+        }
+}
+
 char *apt_error_line(const char *text) {
         if (!text)
                 return NULL;
@@ -519,7 +536,10 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
                 PUSHF("--setup-hook=sync-in %s /var/cache/apt/", qaptcache);
         if (keep_downloads)
                 PUSHF("--customize-hook=sync-out /var/cache/apt/archives %s", qarchives);
-        if (log_get_level() >= LOG_DEBUG)
+        /* On the progress line the packages set up are counted from
+         * dpkg's "Setting up" lines, which only --verbose lets through. */
+        bool count = progress_active();
+        if (log_get_level() >= LOG_DEBUG || count)
                 strv_push(&argv, "--verbose");
         strv_push(&argv, p->distribution.release);
         strv_push(&argv, dest);
@@ -536,15 +556,22 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         _cleanup_free_ char *tail = NULL;
         log_info("rootfs: mmdebstrap %s (%s, %zu packages) from %s", p->distribution.release, apt_variant(p),
                  strv_length(pkgs), mirror);
-        r = run_command_status(argv, &(struct run_opts) { .stdin_fd = -1, .env = env, .quiet = true }, &tail);
+        struct apt_output out = { .count = count };
+        if (count)
+                progress_count_start("packages set up");
+        r = run_command_status(argv, &(struct run_opts) { .stdin_fd = -1, .env = env, .quiet = true,
+                                                          .stderr_line = apt_output_line, .userdata = &out }, &tail);
         if (home)
                 (void)rm_rf(home);
+        _cleanup_free_ char *errors = out.errors;
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
         if (r == 0)
                 return 0;
 
-        _cleanup_free_ char *eline = apt_error_line(tail);
+        /* apt's own error lines, wherever they were: with --verbose the
+         * last lines of the output may be other chatter. */
+        _cleanup_free_ char *eline = apt_error_line(errors ? errors : tail);
         const char *missing = eline ? strstr(eline, "Unable to locate package ") : NULL;
         if (missing)
                 log_error("rootfs: package '%s' does not exist in %s at %s (%s)",

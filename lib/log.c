@@ -24,6 +24,8 @@ static struct {
         char stage[32];
         struct timespec t0;
         atomic_ullong done, total;
+        atomic_uint count;          /* things of the stage done, e.g. packages set up */
+        const char *count_label;    /* NULL: no count shown; a static string */
 } progress = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static const char *level_prefix(enum log_level level) {
@@ -49,6 +51,8 @@ static void progress_draw(void) {
                 fprintf(stderr, "  %3u%%  %.1f of %.1f GiB", (unsigned)(d * 100 / total), (double)d / (1 << 30),
                         (double)total / (1 << 30));
         }
+        if (progress.count_label)
+                fprintf(stderr, "  %u %s", atomic_load(&progress.count), progress.count_label);
         fflush(stderr);
         progress.shown = true;
 }
@@ -114,6 +118,7 @@ void progress_stage(const char *stage) {
                 snprintf(progress.stage, sizeof(progress.stage), "%s", stage);
                 clock_gettime(CLOCK_MONOTONIC, &progress.t0);
                 atomic_store(&progress.total, 0);
+                progress.count_label = NULL;
                 if (pthread_create(&progress.ticker, NULL, progress_tick, NULL) == 0)
                         progress.running = true;
                 return;
@@ -123,8 +128,22 @@ void progress_stage(const char *stage) {
         clock_gettime(CLOCK_MONOTONIC, &progress.t0);
         atomic_store(&progress.total, 0);
         atomic_store(&progress.done, 0);
+        progress.count_label = NULL;
         pthread_mutex_unlock(&progress.lock);
 }
+
+bool progress_active(void) { return progress.running; }
+
+void progress_count_start(const char *label) {
+        if (!progress.running)
+                return;
+        pthread_mutex_lock(&progress.lock);
+        atomic_store(&progress.count, 0);
+        progress.count_label = label;
+        pthread_mutex_unlock(&progress.lock);
+}
+
+void progress_count_add(unsigned n) { atomic_fetch_add(&progress.count, n); }
 
 void progress_bytes_total(unsigned long long total) {
         atomic_store(&progress.done, 0);

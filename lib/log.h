@@ -26,6 +26,13 @@ int log_msg_errno(enum log_level level, int err, const char *fmt, ...) __attribu
 void progress_stage(const char *stage);
 void progress_bytes_total(unsigned long long total);   /* 0: none; resets the count */
 void progress_bytes_add(unsigned long long n);          /* any thread */
+/* True while the line is shown (a stage may then ask a tool for the output
+ * it counts). */
+bool progress_active(void);
+/* A count of the stage's units ("packages set up"), until the next stage;
+ * LABEL must outlive it (a string literal). */
+void progress_count_start(const char *label);
+void progress_count_add(unsigned n);                    /* any thread */
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARN, __VA_ARGS__)

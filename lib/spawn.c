@@ -143,6 +143,31 @@ static char *tail_lines(const struct tail_buf *t, int lines) {
         return xstrndup(t->data + start, end - start);
 }
 
+/* Splits a stream into lines for run_opts.stderr_line.  A line longer
+ * than the buffer is passed on in pieces: the callbacks look for a prefix
+ * and lose nothing by that. */
+struct line_buf {
+        char *buf;
+        size_t len;
+};
+#define LINE_MAX_BYTES 4096
+
+static void lines_feed(struct line_buf *l, const char *p, size_t n, void (*fn)(const char *, void *), void *userdata) {
+        if (!l->buf)
+                l->buf = xmalloc(LINE_MAX_BYTES + 1);
+        for (size_t i = 0; i < n; i++) {
+                if (p[i] != '\n' && l->len < LINE_MAX_BYTES) {
+                        l->buf[l->len++] = p[i];
+                        continue;
+                }
+                l->buf[l->len] = '\0';
+                fn(l->buf, userdata);
+                l->len = 0;
+                if (p[i] != '\n')
+                        l->buf[l->len++] = p[i];
+        }
+}
+
 int run_command_status(char *const argv[], const struct run_opts *opts, char **ret_stderr_tail) {
         static const struct run_opts no_opts = { .stdin_fd = -1 };
         if (!opts)
@@ -217,6 +242,7 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
         close(err_pipe[1]);
 
         struct tail_buf *tail = xcalloc(1, sizeof(*tail));
+        struct line_buf lines = {};
         size_t out_cap = 0, out_len = 0;
         char *out = NULL;
         bool pass_stderr = opts->keep_stderr || log_get_level() >= LOG_DEBUG;
@@ -246,6 +272,8 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
                                 continue;
                         }
                         if (i == 0) {
+                                if (opts->stderr_line)
+                                        lines_feed(&lines, buf, (size_t)k, opts->stderr_line, opts->userdata);
                                 tail_append(tail, buf, (size_t)k);
                                 if (pass_stderr)
                                         fwrite(buf, 1, (size_t)k, stderr);
@@ -276,6 +304,7 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
         if (ret_stderr_tail)
                 *ret_stderr_tail = tail_lines(tail, 5);
         free(tail);
+        free(lines.buf);
 
         if (spawn_interrupted())
                 return -EINTR;

@@ -21,6 +21,10 @@ struct run_opts {
         size_t *out_len;
         int stdin_fd;             /* -1 or 0 = /dev/null; else this fd */
         bool keep_stderr;         /* stderr passes through even when quiet */
+        /* Called with each whole line of stderr (without the newline), on
+         * the calling thread, as the tool writes them. */
+        void (*stderr_line)(const char *line, void *userdata);
+        void *userdata;
 };
 
 /* Installs the SIGINT/SIGTERM handlers.  Call once from main(). */
