@@ -132,20 +132,32 @@ static void digest_final_hex(EVP_MD_CTX *c, char out[65]) {
         hex(b, 32, out);
 }
 
-int sha256_file_hex(const char *path, char out[65]) {
+/* The digest of the file at PATH from byte FROM on, continued from the
+ * state in START (NULL: a fresh SHA-256, FROM 0).  For an extender, START
+ * is its prefix's state, not finalized, and FROM the prefix's size. */
+static int digest_file_continue(const EVP_MD_CTX *start, const char *path, off_t from, char out[65]) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return -errno;
+        if (st.st_size < from)
+                return -EINVAL;
         EVP_MD_CTX *c = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-        int r = digest_file_from(c, fd, 0, st.st_size);
+        if (start)
+                EVP_MD_CTX_copy_ex(c, start);
+        else
+                EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+        int r = digest_file_from(c, fd, from, st.st_size);
         if (r == 0)
                 digest_final_hex(c, out);
         EVP_MD_CTX_free(c);
         return r;
+}
+
+int sha256_file_hex(const char *path, char out[65]) {
+        return digest_file_continue(NULL, path, 0, out);
 }
 
 /* One file to hash, and the files that begin with all of it (their digests
@@ -166,26 +178,6 @@ struct hash_queue {
         atomic_size_t next;
 };
 
-/* The digest of EXTENDER = the digest of its prefix (state in C, not yet
- * finalized) continued over the extender's own bytes past the prefix. */
-static int hash_extender(const EVP_MD_CTX *c, const char *path, off_t prefix_size, char out[65]) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (st.st_size < prefix_size)
-                return -EINVAL;
-        EVP_MD_CTX *e = EVP_MD_CTX_new();
-        EVP_MD_CTX_copy_ex(e, c);
-        int r = digest_file_from(e, fd, prefix_size, st.st_size);
-        if (r == 0)
-                digest_final_hex(e, out);
-        EVP_MD_CTX_free(e);
-        return r;
-}
-
 static void hash_job_run(struct hash_queue *q, const struct hash_job *j) {
         const char *path = q->paths[j->index];
         EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -199,7 +191,7 @@ static void hash_job_run(struct hash_queue *q, const struct hash_job *j) {
                 r = -EIO;
         for (size_t k = 0; k < j->n_extenders; k++) {
                 size_t e = j->extenders[k];
-                q->results[e] = r < 0 ? r : hash_extender(c, q->paths[e], j->size, q->out[e]);
+                q->results[e] = r < 0 ? r : digest_file_continue(c, q->paths[e], j->size, q->out[e]);
         }
         if (r == 0)
                 digest_final_hex(c, q->out[j->index]);
