@@ -3,6 +3,7 @@
  * initramfs module list and its regeneration inside the image. */
 #include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fnmatch.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -460,6 +461,16 @@ static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
         free(acc);
 }
 
+/* build.json "initramfs": {cache: hit|miss, key}, next to "rootfs". */
+static void record_initramfs_cache(struct build_ctx *ctx, bool hit, const char *key) {
+        if (!ctx->build_json)
+                return;
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "cache", json_object_new_string(hit ? "hit" : "miss"));
+        json_object_object_add(o, "key", json_object_new_string(key));
+        json_object_object_add(ctx->build_json, "initramfs", o);
+}
+
 int kernel_apply_initramfs(struct cfg *c) {
         if (!c->regenerate_initramfs || !c->kver)
                 return 0;
@@ -482,9 +493,11 @@ int kernel_apply_initramfs(struct cfg *c) {
                                 return r;
                         log_info("configure: initramfs inputs unchanged (%.12s), reused the cached one", hash);
                         cfg_change(c, "initramfs (cached)", initrd_rel, "kernel.initramfs-modules");
+                        record_initramfs_cache(c->ctx, true, hash);
                         return 0;
                 }
         }
+        record_initramfs_cache(c->ctx, false, hash);
 
         uint64_t t0 = now_usec();
         _cleanup_free_ char *sde = xasprintf("SOURCE_DATE_EPOCH=%llu", (unsigned long long)c->ctx->epoch);
