@@ -49,10 +49,14 @@
  *    of each are kept (the A/B pair).
  *  Sources: a directory (Type=regular-file) or an http(s) URL
  *  (Type=url-file, which needs SHA256SUMS next to the files; the build
- *  writes one).  Signatures (SHA256SUMS.gpg) are not made yet, so URL
- *  transfers say Verify=no: see profiles/README.md. */
+ *  writes one).  With immutable.signing-key the report stage signs it
+ *  (SHA256SUMS.gpg) and the image carries the public key where
+ *  systemd-pull looks (/usr/lib/systemd/import-pubring.gpg), so URL
+ *  transfers verify (sysupdate's default, Verify=yes); without a key they
+ *  say Verify=no and the build warns. */
 #include "configure.h"
 #include "log.h"
+#include "openpgp.h"
 #include "rootpath.h"
 #include "util.h"
 
@@ -200,6 +204,30 @@ static int write_etc_overlay_module(struct cfg *c) {
         return 0;
 }
 
+/* immutable.signing-key: the public key systemd-pull checks SHA256SUMS.gpg
+ * with, and gpg, which it runs to do so. */
+static int write_import_pubring(struct cfg *c) {
+        const struct slw_profile *p = c->ctx->profile;
+        _cleanup_free_ char *gpg = NULL;
+        if (cfg_resolve(c, "/usr/bin/gpg", ROOTPATH_NONEXISTENT, &gpg) < 0 || access(gpg, X_OK) < 0)
+                return log_error_errno(-ENOENT, "configure: immutable.signing-key: the image has no /usr/bin/gpg (package "
+                                       "gpg), which systemd-sysupdate runs to check SHA256SUMS.gpg");
+        _cleanup_free_ char *ring = NULL;
+        size_t len = 0;
+        int r = openpgp_public_keyring(p->immutable.signing_key, &ring, &len);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = NULL;
+        if ((r = cfg_mkdir(c, "/usr/lib/systemd", 0755, &dir)) < 0)
+                return r;
+        _cleanup_free_ char *path = path_join(dir, "import-pubring.gpg");
+        if ((r = cfg_write_file(path, ring, len, 0644, 0, 0)) < 0)
+                return r;
+        cfg_change(c, "the public key that signs SHA256SUMS (SHA256SUMS.gpg)", "/usr/lib/systemd/import-pubring.gpg",
+                   "immutable.signing-key");
+        return 0;
+}
+
 struct transfer {
         const char *id;              /* file name part: 10-NAME-<id>.transfer */
         const char *source_suffix;   /* after NAME_@v */
@@ -236,6 +264,11 @@ int immutable_apply(struct cfg *c) {
 
         const char *src = p->immutable.update_source;
         bool url = startswith(src, "http://") || startswith(src, "https://");
+        if (p->immutable.signing_key && (r = write_import_pubring(c)) < 0)
+                return r;
+        if (url && !p->immutable.signing_key)
+                log_warning("configure: updates from %s will not be verified (Verify=no): set immutable.signing-key to "
+                            "publish SHA256SUMS.gpg", src);
         const char *fs = p->immutable.filesystem == FS_SQUASHFS ? "squashfs" : "erofs";
         _cleanup_free_ char *root_suffix = xasprintf("_@u.root.%s", fs);
         _cleanup_free_ char *entry_target = xasprintf("Type=regular-file\n"
@@ -276,7 +309,9 @@ int immutable_apply(struct cfg *c) {
                                                       "MatchPattern=%s_@v%s\n"
                                                       "\n[Target]\n"
                                                       "%s",
-                                                      url ? "# no SHA256SUMS.gpg is published yet (see profiles/README.md)\nVerify=no\n" : "",
+                                                      url && !p->immutable.signing_key
+                                                              ? "# no immutable.signing-key: no SHA256SUMS.gpg to check\nVerify=no\n"
+                                                              : "",
                                                       url ? "url-file" : "regular-file", src, p->name, t->source_suffix, target);
                 _cleanup_free_ char *fname = xasprintf("%s-%s-%s.transfer", t->id, p->name, names[i]);
                 _cleanup_free_ char *path = path_join(dir, fname), *rel = xasprintf("/usr/lib/sysupdate.d/%s", fname);

@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "manifest.h"
+#include "openpgp.h"
 #include "sbom.h"
 #include "size_report.h"
 #include "util.h"
@@ -128,6 +129,22 @@ static ssize_t *checksum_prefixes(const struct build_ctx *ctx, size_t n_images) 
         if (raw >= 0 && vhd >= 0)
                 prefix_of[vhd] = raw;
         return prefix_of;
+}
+
+/* immutable.signing-key: SHA256SUMS.gpg next to SHA256SUMS, which is what
+ * systemd-sysupdate checks before it trusts a URL source's SHA256SUMS. */
+static int sign_checksums(struct build_ctx *ctx) {
+        const char *key = ctx->profile->immutable.enabled ? ctx->profile->immutable.signing_key : NULL;
+        if (!key)
+                return 0;
+        _cleanup_free_ char *sums = path_join(ctx->workdir, "SHA256SUMS.tmp"), *sig = path_join(ctx->workdir, "SHA256SUMS.gpg.tmp"),
+                            *final = path_join(ctx->outdir, "SHA256SUMS.gpg");
+        int r = openpgp_detach_sign(key, sums, sig, ctx->epoch);
+        if (r < 0)
+                return r;
+        build_add_artifact(ctx, sig, final);
+        log_info("report: SHA256SUMS signed (SHA256SUMS.gpg)");
+        return 0;
 }
 
 int stage_report(struct build_ctx *ctx) {
@@ -267,5 +284,9 @@ int stage_report(struct build_ctx *ctx) {
         }
         /* build.json is written by cmd_build.c after the last stage, so
          * that it has every stage's time. */
-        return checksums ? build_add_report(ctx, "SHA256SUMS", sums) : 0;
+        if (!checksums)
+                return 0;
+        if ((r = build_add_report(ctx, "SHA256SUMS", sums)) < 0)
+                return r;
+        return sign_checksums(ctx);
 }

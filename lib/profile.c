@@ -93,6 +93,7 @@ static const struct skey immutable_keys[] = {
         { .name = "compression", .type = T_ENUM, .enums = ro_compressions }, { .name = "slot-size", .type = T_SIZE_AUTO },
         { .name = "var-size", .type = T_SIZE }, { .name = "esp-size", .type = T_SIZE }, { .name = "etc", .type = T_ENUM, .enums = etc_modes },
         { .name = "update-source", .type = T_STR }, { .name = "tries", .type = T_INT, .min = 1, .max = 10 },
+        { .name = "signing-key", .type = T_STR },
         END };
 
 static const struct skey top_keys[] = {
@@ -596,6 +597,19 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
                                            "systemd-sysupdate needs to update from immutable.update-source '%s' (an http(s) "
                                            "source)", src->value);
         }
+        const struct pnode *key = pnode_get(im, "signing-key");
+        if (scalar_ok(key)) {
+                _cleanup_free_ char *dir = dirname_of(key->origin.file);
+                _cleanup_free_ char *host = key->value[0] == '/' ? xstrdup(key->value) : path_join(dir, key->value);
+                struct stat st;
+                if (key->origin.line > 0 && (stat(host, &st) < 0 || !S_ISREG(st.st_mode)))
+                        profile_errors_add(v->errs, key->origin, "immutable.signing-key: no such file '%s' (an OpenPGP "
+                                           "secret key without a passphrase)", host);
+                const struct pnode *sums = pnode_lookup(root, "report.checksums");
+                if (scalar_ok(sums) && strcmp(sums->value, "false") == 0)
+                        profile_errors_add(v->errs, sums->origin, "report.checksums: false leaves out SHA256SUMS, which "
+                                           "immutable.signing-key is there to sign");
+        }
         /* The /var partition is made from the tree's /var, so a file the
          * profile puts under the overlay's directory would be an upper-layer
          * entry: it would hide that /etc path of this and of every later
@@ -882,6 +896,12 @@ static void build_model(struct slw_profile *p) {
         p->immutable.slot_size = size_at(im, "slot-size", 0, NULL);
         p->immutable.var_size = size_at(im, "var-size", 256 * MiB, NULL);
         p->immutable.esp_size = size_at(im, "esp-size", 256 * MiB, NULL);
+        const struct pnode *key = pnode_get(im, "signing-key");
+        if (scalar_ok(key)) {
+                _cleanup_free_ char *dir = dirname_of(key->origin.file);
+                p->immutable.signing_key = key->value[0] == '/' || key->origin.line == 0 ? xstrdup(key->value)
+                                                                                       : path_join(dir, key->value);
+        }
         p->immutable.update_source = str_at(im, "update-source");
         if (!p->immutable.update_source)
                 p->immutable.update_source = xstrdup("/var/lib/slipway/updates");
@@ -1061,6 +1081,7 @@ void profile_free(struct slw_profile *p) {
         }
         free(p->disk.partitions);
         free(p->immutable.update_source);
+        free(p->immutable.signing_key);
         free(p);
 }
 

@@ -190,6 +190,7 @@ struct slw_profile {
                 uint64_t slot_size;                /* 0 = auto: the first image + max(25 %, 64 MiB) */
                 uint64_t var_size, esp_size;
                 char *update_source;               /* systemd-sysupdate's source: a directory or an http(s) URL */
+                char *signing_key;                 /* OpenPGP secret key signing SHA256SUMS (SHA256SUMS.gpg), or NULL */
                 unsigned tries;                    /* boot counting: tries of a new version before it falls back */
                 enum slw_etc_mode etc;             /* read-only: part of the verity root; volatile: / (so /etc)
                                                       is an overlay with a tmpfs on top, changes lost at reboot;
