@@ -584,17 +584,18 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
 
         const struct pnode *src = pnode_get(im, "update-source");
         if (scalar_ok(src)) {
-                bool url = startswith(src->value, "http://") || startswith(src->value, "https://");
+                bool url = startswith(src->value, "http://") || startswith(src->value, "https://") ||
+                           startswith(src->value, "file:///");
                 bool bad = false;
                 for (const char *c = src->value; *c; c++)
                         bad |= (unsigned char)*c <= ' ' || *c == 0x7f;
                 if (bad || (!url && src->value[0] != '/'))
                         profile_errors_add(v->errs, src->origin, "immutable.update-source: expected an absolute directory or an "
-                                           "http(s) URL without spaces, got '%s'", src->value);
+                                           "http(s) or file:/// URL without spaces, got '%s'", src->value);
                 const struct pnode *sums = pnode_lookup(root, "report.checksums");
                 if (url && scalar_ok(sums) && strcmp(sums->value, "false") == 0)
                         profile_errors_add(v->errs, sums->origin, "report.checksums: false leaves out SHA256SUMS, which "
-                                           "systemd-sysupdate needs to update from immutable.update-source '%s' (an http(s) "
+                                           "systemd-sysupdate needs to update from immutable.update-source '%s' (a URL "
                                            "source)", src->value);
         }
         const struct pnode *key = pnode_get(im, "signing-key");

@@ -52,18 +52,20 @@ build_version() {
 	echo "build of $version took $((SECONDS - t0)) s"
 }
 
-# stage_update IMAGE OUTDIR VERSION: copies the update artifacts of VERSION
-# (what a build writes for systemd-sysupdate) into /var/lib/slipway/updates
+# stage_update IMAGE OUTDIR VERSION [FILE...]: copies the update artifacts of
+# VERSION (what a build writes for systemd-sysupdate), and the other FILEs of
+# OUTDIR named (SHA256SUMS, SHA256SUMS.gpg), into /var/lib/slipway/updates
 # on IMAGE's /var partition (6) with debugfs: the default update source of
 # the image's transfer definitions.
 stage_update() {
 	local image=$1 out=$2 version=$3 cmds
+	shift 3
 	local off=$(($(sfdisk --json "$image" | jq -r '.partitiontable.partitions[5].start') * 512))
 	cmds=$(mktemp)
 	{
 		echo "mkdir /lib/slipway"
 		echo "mkdir /lib/slipway/updates"
-		for f in "$out"/test-immutable_"$version"*; do
+		for f in "$out"/test-immutable_"$version"* "${@/#/$out/}"; do
 			echo "write $f /lib/slipway/updates/$(basename "$f")"
 		done
 	} >"$cmds"
@@ -76,4 +78,19 @@ stage_update() {
 # entry_roothash OUTDIR VERSION: the root hash on that build's boot entry artifact
 entry_roothash() {
 	grep -o 'roothash=[0-9a-f]*' "$1/test-immutable_$2.conf" | cut -d= -f2
+}
+
+# make_signing_key DIR: a throw-away OpenPGP signing key (ed25519, no
+# passphrase) made in DIR, never kept: sets SIGN_KEY (the secret key file
+# for immutable.signing-key), SIGN_PUB (its public keyring) and SIGN_FPR.
+make_signing_key() {
+	local dir=$1
+	mkdir -p -m 700 "$dir/home"
+	gpg --homedir "$dir/home" --batch --quiet --passphrase '' --quick-gen-key "slipway test <test@slipway.invalid>" ed25519 sign never 2>/dev/null
+	gpg --homedir "$dir/home" --batch --quiet --pinentry-mode loopback --passphrase '' --export-secret-keys >"$dir/secret.gpg"
+	gpg --homedir "$dir/home" --batch --export >"$dir/public.gpg"
+	SIGN_FPR=$(gpg --homedir "$dir/home" --batch --with-colons --list-keys | awk -F: '/^fpr/ { print $10; exit }')
+	gpgconf --homedir "$dir/home" --kill all
+	SIGN_KEY=$dir/secret.gpg SIGN_PUB=$dir/public.gpg
+	[ -s "$SIGN_KEY" ] && [ -n "$SIGN_FPR" ]
 }
