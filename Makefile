@@ -36,7 +36,7 @@ DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev 
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
 	dpkg-dev apt-utils dnf rpm createrepo-c jq chromium python3-jsonschema \
-	libguestfs-tools linux-image-cloud-amd64 erofs-utils cryptsetup-bin gpg gpg-agent
+	libguestfs-tools linux-image-cloud-amd64 erofs-utils cryptsetup-bin gpg gpg-agent sbsigntool faketime
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:

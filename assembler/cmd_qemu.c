@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
+/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
  *
  * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
  * (-nographic), no outside network (-nic user,restrict=on), KVM when
@@ -10,6 +10,12 @@
  * restarts in the same qemu, keeping its disk writes (also in the snapshot)
  * and UEFI variables until qemu ends: what A/B update and boot-counting
  * tests need.
+ *
+ * --setup-mode (implies --secure-boot): the same SMM OVMF with its empty
+ * variable store instead: no PK, so Secure Boot is in setup mode and the
+ * image may enroll its own keys (systemd-boot's secure-boot-enroll);
+ * with --reboot, the reset after enrollment comes back with Secure Boot
+ * enforced by those keys.
  *
  * --marker TEXT: the console output is watched (and still shown); exit 0
  * as soon as TEXT appears, 1 when --timeout (default 600 s) passes or qemu
@@ -205,6 +211,7 @@ int cmd_qemu(int argc, char **argv) {
         static const struct option options[] = {
                 { "uefi", no_argument, NULL, 'u' },
                 { "secure-boot", no_argument, NULL, 's' },
+                { "setup-mode", no_argument, NULL, 'S' },
                 { "iso", no_argument, NULL, 'i' },
                 { "timeout", required_argument, NULL, 't' },
                 { "marker", required_argument, NULL, 'm' },
@@ -213,7 +220,7 @@ int cmd_qemu(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        bool uefi = false, secure_boot = false, iso = false, writable = false, reboot = false;
+        bool uefi = false, secure_boot = false, setup_mode = false, iso = false, writable = false, reboot = false;
         const char *marker = NULL;
         unsigned timeout_s = 0;
         bool timeout_set = false;
@@ -223,6 +230,7 @@ int cmd_qemu(int argc, char **argv) {
                 switch (c) {
                 case 'u': uefi = true; break;
                 case 's': secure_boot = uefi = true; break;
+                case 'S': setup_mode = secure_boot = uefi = true; break;
                 case 'i': iso = true; break;
                 case 'w': writable = true; break;
                 case 'r': reboot = true; break;
@@ -239,14 +247,14 @@ int cmd_qemu(int argc, char **argv) {
                         break;
                 }
                 case 'h':
-                        printf("slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
+                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
+                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
                 return EXIT_USAGE;
         }
         const char *image = argv[optind];
@@ -271,7 +279,7 @@ int cmd_qemu(int argc, char **argv) {
         _cleanup_strv_free_ char **args = NULL;
         strv_push(&args, qemu);
         const char *ovmf_code = secure_boot ? OVMF_CODE_SECBOOT : OVMF_CODE;
-        const char *ovmf_vars = secure_boot ? OVMF_VARS_MS : OVMF_VARS;
+        const char *ovmf_vars = secure_boot && !setup_mode ? OVMF_VARS_MS : OVMF_VARS;
         /* The SMM OVMF needs SMM in the machine and a flash only SMM may write. */
         const char *base[] = { "-machine", secure_boot ? "q35,smm=on" : "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci" };
         for (size_t i = 0; i < ELEMENTSOF(base); i++)

@@ -36,6 +36,9 @@
  *      40-NAME-initrd   NAME_@v.initrd             -> ESP /NAME/
  *      50-NAME-entry    NAME_@v.conf               -> ESP /loader/entries/
  *                                                      NAME_@v+TRIES-0.conf
+ *    or, with bootloader.secure-boot, in place of 30..50:
+ *      30-NAME-uki      NAME_@v.efi (signed UKI)   -> ESP /EFI/Linux/
+ *                                                      NAME_@v+TRIES-0.efi
  *    The partition UUIDs come from the file names (@u): the build names
  *    them after the root hash (stage_disk.c), so the new entry's roothash=
  *    finds the new slots.  The boot entry comes last: a version whose
@@ -281,7 +284,18 @@ int immutable_apply(struct cfg *c) {
                                                       "TriesLeft=%u\n"
                                                       "TriesDone=0\n"
                                                       "InstancesMax=2\n", p->immutable.tries);
-        const struct transfer transfers[] = {
+        /* bootloader.secure-boot: the kernel, initrd and command line are
+         * one signed UKI, a Type #2 entry that systemd-boot counts tries on
+         * by its file name the same way (see bootloader_sdboot.c). */
+        _cleanup_free_ char *uki_target = xasprintf("Type=regular-file\n"
+                                                    "Path=/EFI/Linux\n"
+                                                    "PathRelativeTo=esp\n"
+                                                    "MatchPattern=%%1$s_@v+@l-@d.efi %%1$s_@v+@l.efi %%1$s_@v.efi\n"
+                                                    "Mode=0644\n"
+                                                    "TriesLeft=%u\n"
+                                                    "TriesDone=0\n"
+                                                    "InstancesMax=2\n", p->immutable.tries);
+        const struct transfer type1[] = {
                 { "10", "_@u.verity", "Type=partition\nPath=auto\nMatchPattern=%1$s_@v_verity\nMatchPartitionType=root-verity\n"
                                       "PartitionFlags=0\nReadOnly=1\n" },
                 { "20", root_suffix, "Type=partition\nPath=auto\nMatchPattern=%1$s_@v\nMatchPartitionType=root\n"
@@ -292,11 +306,17 @@ int immutable_apply(struct cfg *c) {
                                    "InstancesMax=2\n" },
                 { "50", ".conf", entry_target },
         };
-        static const char *const names[] = { "verity", "root", "kernel", "initrd", "entry" };
+        static const char *const type1_names[] = { "verity", "root", "kernel", "initrd", "entry" };
+        const struct transfer uki[] = { type1[0], type1[1], { "30", ".efi", uki_target } };
+        static const char *const uki_names[] = { "verity", "root", "uki" };
+        bool sb = p->bootloader.secure_boot;
+        const struct transfer *transfers = sb ? uki : type1;
+        const char *const *names = sb ? uki_names : type1_names;
+        size_t n_transfers = sb ? ELEMENTSOF(uki) : ELEMENTSOF(type1);
         _cleanup_free_ char *dir = NULL;
         if ((r = cfg_mkdir(c, "/usr/lib/sysupdate.d", 0755, &dir)) < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(transfers); i++) {
+        for (size_t i = 0; i < n_transfers; i++) {
                 const struct transfer *t = &transfers[i];
                 _cleanup_free_ char *target = NULL;
                 if (asprintf(&target, t->target, p->name) < 0)

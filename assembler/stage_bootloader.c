@@ -585,7 +585,8 @@ int stage_bootloader(struct build_ctx *ctx) {
                 log_info("bootloader: no disk image (no disk output enabled)");
                 return 0;
         }
-        if (p->bootloader.secure_boot && (r = check_secureboot_tree(ctx)) < 0)
+        /* (an immutable image's Secure Boot is its own signed UKI, not shim) */
+        if (p->bootloader.secure_boot && !p->immutable.enabled && (r = check_secureboot_tree(ctx)) < 0)
                 return r;
         if (bios && plan->bios_index < 0)
                 return log_error_errno(-EINVAL, "bootloader.bios: true needs a partition of type bios-boot for core.img");
@@ -609,7 +610,8 @@ int stage_bootloader(struct build_ctx *ctx) {
         const char *values[] = { root_fs_uuid(ctx) };
 
         if (p->immutable.enabled) {
-                /* systemd-boot, its entry and the kernel on the ESP (bootloader_sdboot.c) */
+                /* systemd-boot, its entry and the kernel on the ESP, or the
+                 * signed UKI with bootloader.secure-boot (bootloader_sdboot.c) */
                 struct planned_partition *esp = &ctx->plan.parts[plan->esp_index];
                 if ((r = bootloader_systemd_boot(ctx, esp_dir)) < 0 || (r = vfat_copy_tree(ctx->raw_tmp, esp->offset, esp_dir, ctx->epoch)) < 0)
                         goto out;

@@ -73,6 +73,8 @@ static const struct skey prune_keys[] = {
         { .name = "docs", .type = T_BOOL }, { .name = "keep-locales", .type = T_STRLIST }, { .name = "kernel-modules", .type = T_STRLIST }, { .name = "caches", .type = T_BOOL }, END };
 static const struct skey bootloader_keys[] = {
         { .name = "bios", .type = T_BOOL }, { .name = "uefi", .type = T_BOOL }, { .name = "secure-boot", .type = T_BOOL },
+        { .name = "secure-boot-key", .type = T_STR }, { .name = "secure-boot-certificate", .type = T_STR },
+        { .name = "secure-boot-enroll", .type = T_BOOL },
         { .name = "timeout", .type = T_INT, .min = 0, .max = 3600 }, { .name = "serial", .type = T_BOOL }, END };
 static const struct skey partition_keys[] = {
         { .name = "type", .type = T_ENUM, .enums = part_types }, { .name = "size", .type = T_SIZE_AUTO }, { .name = "fs", .type = T_ENUM, .enums = fs_names },
@@ -551,8 +553,13 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
         if (scalar_ok(uefi) && strcmp(uefi->value, "false") == 0)
                 profile_errors_add(v->errs, uefi->origin, "bootloader.uefi: an immutable image needs UEFI (systemd-boot)");
         if (scalar_ok(sb) && strcmp(sb->value, "true") == 0)
-                profile_errors_add(v->errs, sb->origin, "bootloader.secure-boot: not supported for immutable images yet (it needs a "
-                                   "signed unified kernel image carrying the root hash)");
+                for (size_t i = 0; i < 2; i++) {
+                        const char *key = i == 0 ? "secure-boot-key" : "secure-boot-certificate";
+                        if (!pnode_get(bl, key))
+                                profile_errors_add(v->errs, sb->origin, "bootloader.secure-boot: an immutable image with Secure "
+                                                   "Boot boots a unified kernel image signed with the profile's key: set "
+                                                   "bootloader.%s (a PEM file, relative to the profile)", key);
+                }
 
         const struct pnode *fs = pnode_get(im, "filesystem");
         const char *fsname = scalar_ok(fs) ? fs->value : "erofs";
@@ -634,6 +641,41 @@ static void check_immutable(struct validator *v, const struct pnode *root) {
                 if (!in_list(erofs ? erofs_ok : squashfs_ok, comp->value))
                         profile_errors_add(v->errs, comp->origin, "immutable.compression: %s takes %s, got '%s'", fsname,
                                            erofs ? "none, lz4 or lz4hc" : "none, gzip, xz, lz4 or zstd", comp->value);
+        }
+}
+
+/* bootloader.secure-boot and its key, certificate and enrollment.  The
+ * key and certificate sign the immutable image's unified kernel image and
+ * systemd-boot; the GRUB chain (not immutable) uses the distribution's
+ * Microsoft-signed shim and signs nothing, so they mean nothing there. */
+static void check_secure_boot(struct validator *v, const struct pnode *root) {
+        const struct pnode *bl = pnode_get(root, "bootloader");
+        const struct pnode *sb = pnode_get(bl, "secure-boot"), *uefi = pnode_get(bl, "uefi");
+        bool secure = scalar_ok(sb) && strcmp(sb->value, "true") == 0;
+        const struct pnode *en = pnode_lookup(root, "immutable.enabled");
+        bool immutable = scalar_ok(en) && strcmp(en->value, "true") == 0;
+        if (secure && scalar_ok(uefi) && strcmp(uefi->value, "false") == 0 && !immutable)
+                profile_errors_add(v->errs, uefi->origin, "bootloader.uefi: false contradicts bootloader.secure-boot: true "
+                                   "(Secure Boot is a UEFI feature)");
+        static const char *const keys[] = { "secure-boot-key", "secure-boot-certificate", "secure-boot-enroll" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const struct pnode *n = pnode_get(bl, keys[i]);
+                if (!n)
+                        continue;
+                if (!secure || !immutable) {
+                        profile_errors_add(v->errs, n->origin, "bootloader.%s: only used with bootloader.secure-boot: true and "
+                                           "immutable.enabled: true (for the unified kernel image slipway signs; the GRUB "
+                                           "chain boots the distribution's Microsoft-signed shim and signs nothing)", keys[i]);
+                        continue;
+                }
+                if (i == 2 || !scalar_ok(n))
+                        continue;
+                /* relative to the file that names it, like files[].source */
+                _cleanup_free_ char *dir = dirname_of(n->origin.file);
+                _cleanup_free_ char *host = n->value[0] == '/' || n->origin.line == 0 ? xstrdup(n->value) : path_join(dir, n->value);
+                struct stat st;
+                if (stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+                        profile_errors_add(v->errs, n->origin, "bootloader.%s: no such file '%s'", keys[i], host);
         }
 }
 
@@ -722,6 +764,7 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
         }
         if (parts && parts->kind == PNODE_SEQ && roots != 1)
                 profile_errors_add(v->errs, parts->origin, "disk.partitions: expected exactly one root partition, got %u", roots);
+        check_secure_boot(v, root);
         check_immutable(v, root);
 }
 
@@ -916,6 +959,16 @@ static void build_model(struct slw_profile *p) {
         p->bootloader.bios = bool_at(bl, "bios", !p->immutable.enabled);
         p->bootloader.uefi = bool_at(bl, "uefi", true);
         p->bootloader.secure_boot = bool_at(bl, "secure-boot", false);
+        p->bootloader.secure_boot_enroll = bool_at(bl, "secure-boot-enroll", false);
+        static const char *const pem_keys[] = { "secure-boot-key", "secure-boot-certificate" };
+        char **pem[] = { &p->bootloader.secure_boot_key, &p->bootloader.secure_boot_certificate };
+        for (size_t i = 0; i < ELEMENTSOF(pem_keys); i++) {
+                const struct pnode *n = pnode_get(bl, pem_keys[i]);
+                if (!scalar_ok(n))
+                        continue;
+                _cleanup_free_ char *dir = dirname_of(n->origin.file);
+                *pem[i] = n->value[0] == '/' || n->origin.line == 0 ? xstrdup(n->value) : path_join(dir, n->value);
+        }
         p->bootloader.timeout = (unsigned)int_at(bl, "timeout", 1);
         p->bootloader.serial = bool_at(bl, "serial", true);
 
@@ -1083,6 +1136,8 @@ void profile_free(struct slw_profile *p) {
         free(p->disk.partitions);
         free(p->immutable.update_source);
         free(p->immutable.signing_key);
+        free(p->bootloader.secure_boot_key);
+        free(p->bootloader.secure_boot_certificate);
         free(p);
 }
 

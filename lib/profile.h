@@ -156,6 +156,12 @@ struct slw_profile {
 
         struct {
                 bool bios, uefi, secure_boot;
+                /* immutable images: the PEM key and certificate that sign the
+                 * UKI and systemd-boot (host paths, resolved against the
+                 * profile file that names them), and whether systemd-boot
+                 * enrolls the certificate in firmware in setup mode */
+                char *secure_boot_key, *secure_boot_certificate;
+                bool secure_boot_enroll;
                 unsigned timeout;
                 bool serial;               /* serial terminal in grub, default true */
         } bootloader;

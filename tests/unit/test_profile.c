@@ -344,7 +344,10 @@ static void test_immutable_contradictions(void **state) {
         _cleanup_free_ char *all = load_errors(FIX "immutable/contradictions.yaml", NULL);
         static const char *const want[] = {
                 "contradictions.yaml:4:20: bootloader.bios: an immutable image boots with systemd-boot",
-                "contradictions.yaml:4:39: bootloader.secure-boot: not supported for immutable images yet",
+                "contradictions.yaml:4:39: bootloader.secure-boot: an immutable image with Secure Boot boots a unified kernel "
+                "image signed with the profile's key: set bootloader.secure-boot-key",
+                "contradictions.yaml:4:39: bootloader.secure-boot: an immutable image with Secure Boot boots a unified kernel "
+                "image signed with the profile's key: set bootloader.secure-boot-certificate",
                 "contradictions.yaml:5:20: kernel.cmdline[0]: 'rw' asks for a writable root",
                 "contradictions.yaml:5:24: kernel.cmdline[1]: 'roothash=abc' is set by slipway",
                 "contradictions.yaml:6:22: packages.install[0]: 'packagekit' installs packages on the running system",
@@ -353,6 +356,21 @@ static void test_immutable_contradictions(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(want); i++)
                 if (!strstr(all, want[i]))
                         fail_msg("missing error '%s' in:\n%s", want[i], all);
+}
+
+/* bootloader.secure-boot on an immutable image: the key and certificate
+ * are resolved against the file that names them. */
+static void test_immutable_secure_boot(void **state) {
+        struct slw_profile *p = load_ok(FIX "immutable/secure-boot.yaml", NULL);
+        assert_true(p->bootloader.secure_boot);
+        assert_true(p->bootloader.secure_boot_enroll);
+        assert_string_equal(p->bootloader.secure_boot_key, FIX "immutable/sb/test.key");
+        assert_string_equal(p->bootloader.secure_boot_certificate, FIX "immutable/sb/test.crt");
+        profile_free(p);
+        p = load_ok(FIX "immutable/ok.yaml", NULL);
+        assert_false(p->bootloader.secure_boot);
+        assert_null(p->bootloader.secure_boot_key);
+        profile_free(p);
 }
 
 int main(void) {
@@ -368,6 +386,7 @@ int main(void) {
                 cmocka_unit_test(test_shipped_azure_base),
                 cmocka_unit_test(test_immutable_model),
                 cmocka_unit_test(test_immutable_contradictions),
+                cmocka_unit_test(test_immutable_secure_boot),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
