@@ -24,7 +24,6 @@
 #include "userns.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -154,19 +153,13 @@ int apt_host_mirror(const char *root, char **ret) {
         _cleanup_free_ char *text = NULL;
         if (read_file(list, &text, NULL) == 0 && parse_list_file(text, ret) > 0)
                 return 0;
-        DIR *d = opendir(dir);
-        if (!d)
+        _cleanup_strv_free_ char **names = NULL;
+        if (dir_entries_sorted(dir, &names) < 0)
                 return -ENOENT;
-        char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (endswith(de->d_name, ".list") || endswith(de->d_name, ".sources"))
-                        strv_push(&names, de->d_name);
-        closedir(d);
-        if (names)
-                strv_sort(names);
         int r = -ENOENT;
         for (size_t i = 0; names && names[i] && r < 0; i++) {
+                if (!endswith(names[i], ".list") && !endswith(names[i], ".sources"))
+                        continue;
                 _cleanup_free_ char *path = path_join(dir, names[i]);
                 _cleanup_free_ char *t = NULL;
                 if (read_file(path, &t, NULL) < 0)
@@ -174,7 +167,6 @@ int apt_host_mirror(const char *root, char **ret) {
                 if ((endswith(names[i], ".list") ? parse_list_file(t, ret) : parse_sources_file(t, ret)) > 0)
                         r = 0;
         }
-        strv_free(names);
         return r;
 }
 

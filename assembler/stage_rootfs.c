@@ -153,6 +153,15 @@ fail:
         return r;
 }
 
+/* The entry installed into the work directory instead of the cache (which
+ * cannot be written, or is full); *entry becomes its path. */
+static int populate_uncached(const struct build_ctx *ctx, const struct rootfs_backend *be, const char *key_hex,
+                             const struct cache_key *key, char **entry) {
+        free(*entry);
+        *entry = path_join(ctx->workdir, "rootfs-uncached");
+        return populate_entry(ctx, be, ctx->workdir, key_hex, key, *entry);
+}
+
 static void record_cache(struct build_ctx *ctx, const char *backend, bool hit, const char *key_hex) {
         if (!ctx->build_json)
                 return;
@@ -219,9 +228,7 @@ int stage_rootfs(struct build_ctx *ctx) {
         else if (!writable) {
                 log_warning("rootfs: cache miss %.12s, and %s cannot be written (%s): installing with %s uncached, "
                             "into the work directory", key_hex, rootfs_dir, strerror(-cache_err), be->name);
-                free(entry);
-                entry = path_join(ctx->workdir, "rootfs-uncached");
-                r = populate_entry(ctx, be, ctx->workdir, key_hex, &key, entry);
+                r = populate_uncached(ctx, be, key_hex, &key, &entry);
         } else {
                 log_info("rootfs: cache miss %.12s: installing with %s", key_hex, be->name);
                 if (access(entry, F_OK) == 0) {
@@ -235,9 +242,7 @@ int stage_rootfs(struct build_ctx *ctx) {
                         /* Nothing of the attempt is left in the cache. */
                         log_warning("rootfs: the cache filesystem of %s is full: installing with %s again, uncached, "
                                     "into the work directory", rootfs_dir, be->name);
-                        free(entry);
-                        entry = path_join(ctx->workdir, "rootfs-uncached");
-                        r = populate_entry(ctx, be, ctx->workdir, key_hex, &key, entry);
+                        r = populate_uncached(ctx, be, key_hex, &key, &entry);
                         if (r == -ENOSPC)
                                 log_error("rootfs: no space left in the work directory %s either", ctx->workdir);
                 }
