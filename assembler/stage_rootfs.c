@@ -16,6 +16,8 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -153,6 +155,37 @@ fail:
         return r;
 }
 
+/* Builds of the same inputs at once (parallel CI jobs, a test suite) install
+ * the entry once: the first takes <cache>/locks/rootfs-KEY.lock, the others
+ * wait for it here and then find the entry complete.  Without the lock both
+ * would install and one rename would lose.  The lock dies with its holder;
+ * a signal interrupts the wait (no SA_RESTART). */
+static int lock_install(const char *cache, const char *key_hex, int *ret_fd) {
+        _cleanup_free_ char *dir = path_join(cache, "locks");
+        _cleanup_free_ char *name = xasprintf("rootfs-%s.lock", key_hex);
+        _cleanup_free_ char *path = path_join(dir, name);
+        int r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "rootfs: could not create %s", dir);
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return log_error_errno(-errno, "rootfs: could not open %s", path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return log_error_errno(-errno, "rootfs: could not lock %s", path);
+                log_info("rootfs: another build is installing %.12s; waiting for it", key_hex);
+                uint64_t t0 = now_usec();
+                while (flock(fd, LOCK_EX) < 0) {
+                        if (errno != EINTR || spawn_interrupted())
+                                return errno == EINTR ? log_error_errno(-EINTR, "rootfs: interrupted") :
+                                                        log_error_errno(-errno, "rootfs: could not lock %s", path);
+                }
+                log_info("rootfs: waited %.1f s for the concurrent install", (double)(now_usec() - t0) / 1e6);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 /* The entry installed into the work directory instead of the cache (which
  * cannot be written, or is full); *entry becomes its path. */
 static int populate_uncached(const struct build_ctx *ctx, const struct rootfs_backend *be, const char *key_hex,
@@ -223,6 +256,7 @@ int stage_rootfs(struct build_ctx *ctx) {
         _cleanup_free_ char *entry = path_join(rootfs_dir, key_hex);
 
         bool hit = entry_complete(entry);
+        _cleanup_close_ int install_lock = -1;
         if (hit)
                 log_info("rootfs: cache hit %.12s", key_hex);
         else if (!writable) {
@@ -230,6 +264,16 @@ int stage_rootfs(struct build_ctx *ctx) {
                             "into the work directory", key_hex, rootfs_dir, strerror(-cache_err), be->name);
                 r = populate_uncached(ctx, be, key_hex, &key, &entry);
         } else {
+                r = lock_install(cache, key_hex, &install_lock);
+                if (r < 0) {
+                        cache_key_done(&key);
+                        return r;
+                }
+                hit = entry_complete(entry);
+        }
+        if (hit && install_lock >= 0)
+                log_info("rootfs: cache hit %.12s, installed by the concurrent build it waited for", key_hex);
+        else if (writable && !hit) {
                 log_info("rootfs: cache miss %.12s: installing with %s", key_hex, be->name);
                 if (access(entry, F_OK) == 0) {
                         /* An incomplete entry cannot come from us (rename is
@@ -248,6 +292,11 @@ int stage_rootfs(struct build_ctx *ctx) {
                 }
         }
         cache_key_done(&key);
+        /* The entry is complete (or failed): builds waiting for it go on. */
+        if (install_lock >= 0) {
+                close(install_lock);
+                install_lock = -1;
+        }
         if (r < 0)
                 return r;
 
