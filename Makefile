@@ -40,7 +40,7 @@ DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap de
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:
-.PHONY: all deps install check unit integration boot image bench clean
+.PHONY: all deps install check unit integration boot image bench clean test-drivers
 all: build/slipway
 
 deps:
@@ -75,6 +75,47 @@ build/unit/%: tests/unit/%.c $(SAN_OBJ) $(HDRS)
 	@echo "  LD/SAN  $@"
 	@$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
 
+# The C drivers of the integration tests: stages run on a hand-made context,
+# built here (never by the test scripts, which run in parallel).
+#   disk-driver           stage_disk + stage_bootloader   (test-disk-assemble)
+#   rootfs-driver[-san]   stage_rootfs and its backends   (test-rootfs-*;
+#                         SLIPWAY_TEST_SANITIZE=1 picks the ASan/UBSan one)
+#   configure-driver      every stage                     (test-configure-fixtures)
+#   configure-ref-driver  cmocka, ASan/UBSan: configure   (test-configure-ref)
+DRV_DISK    := assembler/stage_disk assembler/stage_bootloader assembler/bootloader_sdboot assembler/build
+DRV_ROOTFS  := assembler/stage_rootfs assembler/rootfs_apt assembler/rootfs_dnf assembler/rootfs_import \
+	lib/cache lib/manifest lib/util lib/log lib/spawn lib/derive lib/userns
+DRV_STAGES  := $(filter-out build/obj/assembler/main.o build/obj/assembler/cmd_%.o,$(ASM_OBJ))
+TEST_DRIVERS := build/tests/disk-driver build/tests/rootfs-driver build/tests/rootfs-driver-san \
+	build/tests/configure-driver build/tests/configure-ref-driver build/fuzz/fuzz_inspect
+
+build/tests/disk-driver: tests/integration/disk-driver.c $(DRV_DISK:%=build/obj/%.o) build/libslipway.a $(HDRS)
+	@mkdir -p build/tests
+	@echo "  LD      $@"
+	@$(CC) $(WARN) -O2 -g $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(DRV_DISK:%=build/obj/%.o) build/libslipway.a $(PKG_LIBS)
+
+build/tests/rootfs-driver: tests/integration/rootfs-driver.c $(DRV_ROOTFS:%=build/obj/%.o) $(HDRS)
+	@mkdir -p build/tests
+	@echo "  LD      $@"
+	@$(CC) $(WARN) -O1 -g $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(DRV_ROOTFS:%=build/obj/%.o) $(PKG_LIBS)
+
+build/tests/rootfs-driver-san: tests/integration/rootfs-driver.c $(DRV_ROOTFS:%=build/san/%.o) $(HDRS)
+	@mkdir -p build/tests
+	@echo "  LD/SAN  $@"
+	@$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(DRV_ROOTFS:%=build/san/%.o) $(PKG_LIBS)
+
+build/tests/configure-driver: tests/integration/configure-driver.c $(DRV_STAGES) build/libslipway.a $(HDRS)
+	@mkdir -p build/tests
+	@echo "  LD      $@"
+	@$(CC) $(WARN) -O1 -g $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(DRV_STAGES) build/libslipway.a $(PKG_LIBS)
+
+build/tests/configure-ref-driver: tests/integration/configure-ref-driver.c $(SAN_OBJ) $(HDRS)
+	@mkdir -p build/tests
+	@echo "  LD/SAN  $@"
+	@$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(SAN_OBJ) $(PKG_LIBS) -lcmocka
+
+test-drivers: $(TEST_DRIVERS)
+
 # libFuzzer target for inspect's parsers (clang; run by tests/integration/test-fuzz-inspect).
 build/fuzz/fuzz_inspect: tests/fuzz/fuzz_inspect.c $(LIB_SRC) $(HDRS)
 	@mkdir -p build/fuzz
@@ -89,13 +130,13 @@ install: build/slipway
 
 # The README's test command.  Everything: unit (ASan/UBSan), integration,
 # boot.  Ends with "N passed, N failed".
-check: deps build/slipway $(UNIT_BIN)
+check: deps build/slipway $(UNIT_BIN) $(TEST_DRIVERS)
 	@tests/run-all.sh
 
 unit: build/slipway $(UNIT_BIN)
 	@tests/run-all.sh unit
 
-integration: build/slipway
+integration: build/slipway $(TEST_DRIVERS)
 	@tests/run-all.sh integration
 
 boot: build/slipway
