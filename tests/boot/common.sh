@@ -6,21 +6,30 @@ cd "$(dirname "$0")/../.."
 SLIPWAY=${SLIPWAY:-$PWD/build/slipway}
 BOOT_OUT=$PWD/build/boot-out
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
+. tests/lib/qemu-slot.sh
 
 # build_once PROFILE OUTDIR: builds profiles/PROFILE.yaml into OUTDIR once
-# per test run (run-all.sh is the parent of every test; a stamp names it).
+# per test run (SLIPWAY_TEST_RUN, set by tests/run-all.sh; a test run by hand
+# builds every time).  Tests that run at once share the build: the first
+# builds under OUTDIR.lock, the others wait for it and use its image.
+# Tests only read the shared image (they boot copies, or snapshot=on).
 build_once() {
-	local profile=$1 out=$2
-	local stamp=$out/.built-by-$PPID
-	if [ -f "$stamp" ] && [ -f "$out/$profile.raw" ]; then
+	local profile=$1 out=$2 run=${SLIPWAY_TEST_RUN:-} fd t0=$SECONDS rc=0
+	mkdir -p "$(dirname "$out")"
+	exec {fd}>"$out.lock"
+	flock "$fd"
+	if [ -n "$run" ] && [ "$(cat "$out/.built-by" 2>/dev/null)" = "$run" ] && [ -f "$out/$profile.raw" ]; then
+		echo "$profile: built in this run already$([ $((SECONDS - t0)) -gt 0 ] && echo ", after waiting $((SECONDS - t0)) s for it")"
+		exec {fd}>&-
 		return 0
 	fi
 	rm -rf "$out"
 	mkdir -p "$out"
-	local t0=$SECONDS
-	"$SLIPWAY" build "profiles/$profile.yaml" -o "$out"
-	echo "build took $((SECONDS - t0)) s"
-	touch "$stamp"
+	"$SLIPWAY" build "profiles/$profile.yaml" -o "$out" || rc=$?
+	echo "build of $profile took $((SECONDS - t0)) s (exit $rc)"
+	[ $rc -eq 0 ] && echo "$run" >"$out/.built-by"
+	exec {fd}>&-
+	return $rc
 }
 
 build_test_image() { build_once test-boot "$BOOT_OUT"; }
@@ -32,7 +41,7 @@ boot_and_wait() {
 	local t0=$SECONDS
 	local rc=0
 	shift
-	"$SLIPWAY" qemu "$BOOT_OUT/test-boot.raw" "$@" --timeout 480 \
+	qemu_slot "$SLIPWAY" qemu "$BOOT_OUT/test-boot.raw" "$@" --timeout 480 \
 		--marker "SLIPWAY-BOOT-DONE" </dev/null >"$log" 2>&1 || rc=$?
 	echo "qemu exit $rc after $((SECONDS - t0)) s"
 	tail -n 30 "$log"

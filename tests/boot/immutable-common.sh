@@ -36,8 +36,8 @@ imm_roothash() {
 imm_boot() {
 	local image=$1 log=$2 marker=$3 t0=$SECONDS rc=0
 	shift 3
-	flock /var/tmp/slipway-qemu.lock "$SLIPWAY" qemu "$image" --uefi --timeout 900 --marker "$marker" "$@" </dev/null >"$log" 2>&1 || rc=$?
-	echo "qemu exit $rc after $((SECONDS - t0)) s (including any wait for the qemu lock)"
+	qemu_slot "$SLIPWAY" qemu "$image" --uefi --timeout 900 --marker "$marker" "$@" </dev/null >"$log" 2>&1 || rc=$?
+	echo "qemu exit $rc after $((SECONDS - t0)) s (including any wait for a qemu slot)"
 	return $rc
 }
 

@@ -8,13 +8,14 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$SRC/tests/lib/qemu-slot.sh"
 
 [ -x "$SLIPWAY" ] || skip "no $SLIPWAY (run make)"
 for tool in jq qemu-img debugfs blkid xorriso mkfs.vfat; do
 	command -v "$tool" >/dev/null || skip "$tool not installed"
 done
 
-WORK=$(mktemp -d /var/tmp/slipway-test-inspect.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/slipway-test-inspect.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # build_test_boot FORMATS

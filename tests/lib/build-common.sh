@@ -8,7 +8,7 @@ SLIPWAY=${SLIPWAY:-$SRC/build/slipway}
 [ -x "$SLIPWAY" ] || { echo "SKIP: $SLIPWAY not built"; exit 77; }
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 CACHE=${SLIPWAY_CACHE:-/var/cache/slipway}
-WORK=$(mktemp -d /var/tmp/slipway-test.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/slipway-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -49,7 +49,7 @@ setup_apt() {
 	mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 'Origin: Debian' 'Label: Debian' \
 		"Codename: $codename" | head -n1)
 	[ -n "$mirror" ] || die "apt has no Debian archive entry for $codename (apt-get indextargets)"
-	TMPD=$(mktemp -d /var/tmp/slipway-spdx-tools.XXXXXX)
+	TMPD=$(mktemp -d "${TMPDIR:-/var/tmp}/slipway-spdx-tools.XXXXXX")
 	trap 'rm -rf "$TMPD"' EXIT
 	chmod 755 "$TMPD"
 	mkdir -p "$TMPD/lists/partial" "$TMPD/cache/archives/partial" "$TMPD/sources.list.d" "$TMPD/preferences.d"

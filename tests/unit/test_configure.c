@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* The configure stage on small synthetic trees in a temp directory. */
 #include <errno.h>
 #include <setjmp.h>

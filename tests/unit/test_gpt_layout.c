@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* The disk layout math (gpt_layout_plan), the ext4 size estimate, the
  * grub-bios-setup patches and the template expansion. */
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* The image readers and `inspect` on a small disk made at test time (GPT,
  * FAT ESP with \EFI\BOOT\BOOTX64.EFI, ext4 root with os-release, a kernel
  * and a dpkg status file) in every container (raw, qcow2 zlib/zstd

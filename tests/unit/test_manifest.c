@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* Profile engine: include order, merge rules, remove, reasons, origins,
  * --set, defaults, did-you-mean.  Runs from the repository root. */
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* The malformed-profile corpus: every tests/fixtures/bad-profiles/NAME.yaml
  * must fail with exactly the first error in NAME.expect; inputs git cannot
  * hold well (huge, deeply nested, symlink loops) are generated here.  Every

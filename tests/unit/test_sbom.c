@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* sbom.spdx.json: SPDX 2.3 required fields, ids, purls, licences, and the
  * same bytes for the same inputs. */
 #include <setjmp.h>

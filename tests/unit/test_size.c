@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* parse_size() as profiles use it. */
 #include <setjmp.h>
 #include <stdarg.h>

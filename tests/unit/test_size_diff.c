@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* size diff over two fixture reports (tests/fixtures/size/). */
 #include <setjmp.h>
 #include <stdarg.h>

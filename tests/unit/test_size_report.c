@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* size.json from a small tree: package attribution through dpkg lists,
  * hard links once, directories at two depths, the largest files, budgets,
  * the HTML page. */

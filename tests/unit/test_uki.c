@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* uki_build() on a synthetic PE32+ stub: the new sections follow the last
  * one (aligned in memory and in the file), the headers count them, the
  * data is where the headers say; a signed stub, a full header or not-PE

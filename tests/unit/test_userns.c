@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* /etc/subuid parsing for rootless builds (lib/userns.c). */
 #include <errno.h>
 #include <setjmp.h>

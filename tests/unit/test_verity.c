@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* timeout: 120 (tests/run-all.sh) */
 /* lib/verity.c: the partition UUIDs a root hash implies (Discoverable
  * Partitions Specification) and the size bound of a hash tree. */
 #include <setjmp.h>
