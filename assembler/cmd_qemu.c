@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
+/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
  *
  * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
- * (-nographic), no outside network (-nic user,restrict=on), KVM when
- * /dev/kvm works, TCG otherwise.  UEFI uses OVMF with a throwaway copy of
+ * (-nographic), no outside network (-nic user,restrict=on).  --accel (or
+ * $SLIPWAY_QEMU_ACCEL): auto (the default) is KVM when /dev/kvm works, TCG
+ * otherwise; tcg forces TCG, for hosts whose KVM creates VMs but hangs
+ * their kernels (nested KVM on some clouds: SeaBIOS runs, Linux never
+ * prints a line), which no quick probe tells apart; kvm insists.  UEFI uses OVMF with a throwaway copy of
  * its variable store.  The image is opened with snapshot=on (guest writes
  * are discarded: an artifact stays as built) unless --write.  A guest
  * reboot ends qemu (-no-reboot) unless --reboot; with --reboot the guest
@@ -217,11 +220,12 @@ int cmd_qemu(int argc, char **argv) {
                 { "marker", required_argument, NULL, 'm' },
                 { "write", no_argument, NULL, 'w' },
                 { "reboot", no_argument, NULL, 'r' },
+                { "accel", required_argument, NULL, 'a' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         bool uefi = false, secure_boot = false, setup_mode = false, iso = false, writable = false, reboot = false;
-        const char *marker = NULL;
+        const char *marker = NULL, *accel = getenv("SLIPWAY_QEMU_ACCEL");
         unsigned timeout_s = 0;
         bool timeout_set = false;
         int c;
@@ -235,6 +239,7 @@ int cmd_qemu(int argc, char **argv) {
                 case 'w': writable = true; break;
                 case 'r': reboot = true; break;
                 case 'm': marker = optarg; break;
+                case 'a': accel = optarg; break;
                 case 't': {
                         char *end = NULL;
                         unsigned long v = strtoul(optarg, &end, 10);
@@ -247,19 +252,25 @@ int cmd_qemu(int argc, char **argv) {
                         break;
                 }
                 case 'h':
-                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
+                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
+                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
                 return EXIT_USAGE;
         }
         const char *image = argv[optind];
         if (!iso && endswith(image, ".iso"))
                 iso = true;
+        if (!accel || !*accel)
+                accel = "auto";
+        if (strcmp(accel, "auto") != 0 && strcmp(accel, "kvm") != 0 && strcmp(accel, "tcg") != 0) {
+                log_error("--accel: expected auto, kvm or tcg, got '%s'", accel);
+                return EXIT_USAGE;
+        }
         if (marker && !*marker) {
                 log_error("--marker: empty text");
                 return EXIT_USAGE;
@@ -291,9 +302,16 @@ int cmd_qemu(int argc, char **argv) {
                 strv_push(&args, "driver=cfi.pflash01,property=secure,value=on");
         }
         strv_push(&args, "-accel");
-        if (kvm_works())
+        if (strcmp(accel, "tcg") == 0) {
+                log_info("qemu: TCG (--accel tcg)");
+                strv_push(&args, "tcg");
+        } else if (kvm_works()) {
+                log_info("qemu: KVM");
                 strv_push(&args, "kvm");
-        else {
+        } else if (strcmp(accel, "kvm") == 0) {
+                log_error("qemu: --accel kvm, but KVM is not usable here (/dev/kvm cannot create a VM)");
+                return EXIT_USAGE;
+        } else {
                 log_info("qemu: KVM is not usable here, using TCG (slower)");
                 strv_push(&args, "tcg");
         }

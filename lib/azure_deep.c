@@ -55,13 +55,17 @@ static int run_guestfish(const char *path, enum image_format format, char **ret_
         }
         _cleanup_free_ char *fmt = xasprintf("--format=%s", guestfish_format(format));
         char *argv[] = { "guestfish", "--ro", fmt, "-a", (char *)path, "-i", NULL };
-        /* The appliance needs KVM or TCG; force TCG where KVM is unusable.
-         * The direct backend: no libvirt daemon on build machines. */
+        /* The appliance needs KVM or TCG; force TCG where KVM is unusable,
+         * or where SLIPWAY_QEMU_ACCEL=tcg says KVM hangs guests (as for
+         * `slipway qemu`).  The direct backend: no libvirt daemon on build
+         * machines. */
         char *env[3] = { NULL };
         size_t n = 0;
         if (!getenv("LIBGUESTFS_BACKEND"))
                 env[n++] = "LIBGUESTFS_BACKEND=direct";
-        if (!getenv("LIBGUESTFS_BACKEND_SETTINGS") && access("/dev/kvm", R_OK | W_OK) < 0)
+        const char *accel = getenv("SLIPWAY_QEMU_ACCEL");
+        if (!getenv("LIBGUESTFS_BACKEND_SETTINGS") &&
+            ((accel && strcmp(accel, "tcg") == 0) || access("/dev/kvm", R_OK | W_OK) < 0))
                 env[n++] = "LIBGUESTFS_BACKEND_SETTINGS=force_tcg";
         size_t len = 0;
         int r = run_command(argv, &(struct run_opts){ .capture_stdout = true, .out = ret_out, .out_len = &len, .stdin_fd = fd, .env = env });

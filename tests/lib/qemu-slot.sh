@@ -5,6 +5,11 @@
 # many tests run in parallel; the rest of a test (its builds) is not held
 # back.  A slot is an flock on /var/tmp/slipway-qemu-slots/N, released when
 # CMD ends or the test is killed.
+# TCG always: on these machines /dev/kvm creates VMs but nested KVM hangs a
+# Linux guest before its first line (SeaBIOS still runs), so `slipway qemu`'s
+# auto choice would pick it.  verify --deep's libguestfs follows the same
+# variable.
+export SLIPWAY_QEMU_ACCEL=${SLIPWAY_QEMU_ACCEL:-tcg}
 qemu_slot() {
 	local n=${SLIPWAY_TEST_QEMU_SLOTS:-$(nproc)} dir=/var/tmp/slipway-qemu-slots i fd rc=0 t0=$SECONDS
 	mkdir -p "$dir"
