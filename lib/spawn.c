@@ -227,6 +227,17 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
                         fprintf(stderr, "chdir %s: %s\n", opts->cwd, strerror(errno));
                         _exit(127);
                 }
+                if (opts->chroot_dir) {
+                        /* Inside the image only the image's own settings
+                         * count: the host's TMPDIR, PATH or HOME name places
+                         * the tree does not have (dracut refuses a TMPDIR
+                         * that is not there) and would make a build depend
+                         * on who ran it. */
+                        clearenv();
+                        putenv((char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+                        putenv((char *)"HOME=/root");
+                        putenv((char *)"LANG=C.UTF-8");
+                }
                 for (size_t i = 0; opts->env && opts->env[i]; i++)
                         putenv(opts->env[i]);
                 execvp(argv[0], argv);

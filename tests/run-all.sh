@@ -24,7 +24,8 @@
 # writable, a cgroup of its own; when it overruns its limit the whole group
 # is killed (SIGTERM, SIGKILL 10 s later) and it fails with the limit it hit.
 # Whatever it left running is killed when it ends, and reported.  Each gets
-# a private TMPDIR (removed afterwards, anything mounted in it unmounted) and
+# a private TMPDIR, /var/tmp/st-PID/N (removed afterwards, anything mounted
+# in it unmounted), and
 # SLIPWAY_TEST_RUN, which names this run (tests/boot/common.sh builds a
 # shared image once per run).  Logs: build/test-logs/SUITE_NAME.log;
 # durations: build/test-logs/durations.tsv.
@@ -52,7 +53,8 @@ export SLIPWAY_TEST_QEMU_SLOTS=${SLIPWAY_TEST_QEMU_SLOTS:-$(nproc)}
 export SLIPWAY_TEST_RUN="run-$$-$(date +%s)"
 LOGDIR=${SLIPWAY_TEST_LOGDIR:-$ROOT/build/test-logs}
 STATE=$LOGDIR/.state-$$
-TMPBASE=/var/tmp/slipway-tests/$SLIPWAY_TEST_RUN
+# short: gpg's agent socket under a test's TMPDIR must fit in 108 bytes
+TMPBASE=/var/tmp/st-$$
 mkdir -p "$LOGDIR" "$TMPBASE"
 rm -rf "$STATE" && mkdir -p "$STATE"
 
@@ -113,8 +115,9 @@ log_of() { echo "$LOGDIR/${names[$1]//\//_}.log"; }
 start_test() { # INDEX
 	local i=$1 log tmp cg=""
 	log=$(log_of "$i")
-	tmp=$TMPBASE/${names[$i]//\//_}
-	mkdir -p "$tmp"
+	tmp=$TMPBASE/$i
+	# sticky and world-writable like /tmp: parts of a test run as nobody
+	mkdir -p "$tmp" && chmod 1777 "$tmp"
 	[ -n "$CGROOT" ] && { cg=$CGROOT/t$i; mkdir -p "$cg" 2>/dev/null || cg=""; }
 	(
 		# the job itself: into its cgroup, its own session (process group =
@@ -132,7 +135,7 @@ start_test() { # INDEX
 # process carrying its SLIPWAY_TEST_ID) and unmounts what is mounted under
 # its TMPDIR; prints what it found.
 sweep_test() {
-	local i=$1 tmp=$TMPBASE/${names[$i]//\//_} cg=$CGROOT/t$i left="" p m
+	local i=$1 tmp=$TMPBASE/$i cg=$CGROOT/t$i left="" p m
 	if [ -n "$CGROOT" ] && [ -e "$cg/cgroup.procs" ]; then
 		for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do left+=" $(cat /proc/$p/comm 2>/dev/null)[$p]"; done
 		[ -e "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill" 2>/dev/null
@@ -235,7 +238,7 @@ while :; do
 	sleep 0.5
 	for i in "${running[@]}"; do
 		p=${pid_of[$i]}
-		if ! kill -0 "$p" 2>/dev/null || [ "$(awk '{ print $3 }' /proc/$p/stat 2>/dev/null)" = Z ]; then
+		if ! kill -0 "$p" 2>/dev/null || [ "$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f1)" = Z ]; then
 			wait "$p"; rc=$?
 			remove_running "$i"
 			finish_test "$i" "$rc"
@@ -255,7 +258,7 @@ while :; do
 	done
 done
 [ -n "$CGROOT" ] && rmdir "$CGROOT" 2>/dev/null
-rmdir "$TMPBASE" /var/tmp/slipway-tests 2>/dev/null
+rmdir "$TMPBASE" 2>/dev/null
 
 if [ -s "$STATE/durations" ]; then
 	sort -t$'\t' -k2,2nr "$STATE/durations" >"$LOGDIR/durations.tsv"
