@@ -440,7 +440,11 @@ static void hash_tree(const char *host, const char *rel, char **acc, size_t *len
  * module (immutable.etc: overlay) and the module files the kernel has
  * after pruning.  Same hash = same initramfs. */
 static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
-        char *acc = xasprintf("kernel %s\nepoch %llu\n", c->kver, (unsigned long long)c->ctx->epoch);
+        /* format 2: the cached file keeps the generator's mode (dracut
+         * writes 0600, update-initramfs 0644); format-1 entries were all
+         * 0644, so a dracut image differed between a regenerated and a
+         * reused initrd. */
+        char *acc = xasprintf("format 2\nkernel %s\nepoch %llu\n", c->kver, (unsigned long long)c->ctx->epoch);
         size_t len = strlen(acc);
         const char *dirs[] = { "/etc/initramfs-tools", "/etc/dracut.conf.d", "/usr/share/initramfs-tools", IMMUTABLE_ETC_DRACUT_MODULE };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
@@ -488,8 +492,10 @@ int kernel_apply_initramfs(struct cfg *c) {
                 cached = xasprintf("%s/initramfs/%s", c->ctx->cache_dir, hash);
                 _cleanup_free_ char *data = NULL;
                 size_t len;
-                if (read_file(cached, &data, &len) == 0) {
-                        if ((r = cfg_write_file(initrd, data, len, 0644, 0, 0)) < 0)
+                struct stat st;
+                if (stat(cached, &st) == 0 && read_file(cached, &data, &len) == 0) {
+                        /* the mode the generator gave it, kept in the cache */
+                        if ((r = cfg_write_file(initrd, data, len, st.st_mode & 07777, 0, 0)) < 0)
                                 return r;
                         log_info("configure: initramfs inputs unchanged (%.12s), reused the cached one", hash);
                         cfg_change(c, "initramfs (cached)", initrd_rel, "kernel.initramfs-modules");
@@ -514,8 +520,9 @@ int kernel_apply_initramfs(struct cfg *c) {
         if (cached) {
                 _cleanup_free_ char *dir = xasprintf("%s/initramfs", c->ctx->cache_dir), *data = NULL;
                 size_t len;
-                if (mkdir_p(dir, 0755) == 0 && read_file(initrd, &data, &len) == 0 &&
-                    cfg_write_file(cached, data, len, 0644, getuid(), getgid()) < 0)
+                struct stat st;
+                if (mkdir_p(dir, 0755) == 0 && stat(initrd, &st) == 0 && read_file(initrd, &data, &len) == 0 &&
+                    cfg_write_file(cached, data, len, st.st_mode & 07777, getuid(), getgid()) < 0)
                         log_warning("configure: could not cache the initramfs in %s", dir);
         }
         return 0;
