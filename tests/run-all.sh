@@ -260,12 +260,14 @@ done
 [ -n "$CGROOT" ] && rmdir "$CGROOT" 2>/dev/null
 rmdir "$TMPBASE" 2>/dev/null
 
+sum=0
 if [ -s "$STATE/durations" ]; then
+	sum=$(awk -F'\t' '{ s += $2 } END { print s + 0 }' "$STATE/durations")
 	sort -t$'\t' -k2,2nr "$STATE/durations" >"$LOGDIR/durations.tsv"
 	echo "slowest: $(head -n 8 "$LOGDIR/durations.tsv" | awk -F'\t' '{ printf "%s%s %ss", sep, $1, $2; sep = ", " }')"
 fi
 rm -rf "$STATE"
-echo "wall time: $((SECONDS - t_run)) s"
+echo "wall time: $((SECONDS - t_run)) s; the tests' durations add up to $sum s"
 [ ${#skips[@]} -gt 0 ] && printf 'skipped: %s\n' "${skips[@]}"
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
 [ "$interrupted" = 1 ] && { echo "interrupted"; failed=$((failed + ${#pending[@]})); }
