@@ -67,14 +67,37 @@ static int write_entry_json(const char *path, const struct build_ctx *ctx, const
  * built it, so every backend's tree gets an empty /dev. */
 static int empty_dev(const char *tree) {
         _cleanup_free_ char *dev = path_join(tree, "dev");
-        DIR *d = opendir(dev);
-        if (!d)
-                return errno == ENOENT ? 0 : log_error_errno(-errno, "rootfs: %s", dev);
+        /* Never through a symlink: an imported tree's "dev -> /some/host/dir"
+         * would have this empty the host's directory.  O_NOFOLLOW on the
+         * last component (the tree itself is our own directory). */
+        int fd = open(dev, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                if (errno != ELOOP && errno != ENOTDIR)
+                        return log_error_errno(-errno, "rootfs: %s", dev);
+                /* A symlink or a file where the mount point must be: the
+                 * image gets the empty directory instead. */
+                struct stat st;
+                bool link = lstat(dev, &st) == 0 && S_ISLNK(st.st_mode);
+                log_warning("rootfs: the tree's /dev is %s, not a directory: replaced by an empty directory",
+                            link ? "a symlink" : "a file");
+                if (unlink(dev) < 0 || mkdir(dev, 0755) < 0)
+                        return log_error_errno(-errno, "rootfs: could not replace %s by a directory", dev);
+                return 0;
+        }
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int e = -errno;
+                close(fd);
+                return log_error_errno(e, "rootfs: %s", dev);
+        }
         int r = 0;
         struct dirent *de;
         while ((de = readdir(d)))
                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
                         _cleanup_free_ char *p = path_join(dev, de->d_name);
+                        /* rm_rf never follows symlinks (lstat, FTW_PHYS) */
                         int k = rm_rf(p);
                         if (k < 0 && r == 0)
                                 r = log_error_errno(k, "rootfs: could not remove %s", p);
