@@ -502,6 +502,24 @@ static bool is_slot_version(const char *s) {
         return true;
 }
 
+/* image.name names the artifacts in the output directory (NAME.raw,
+ * NAME.vhd, ...) and goes into partition and file names inside the image:
+ * one file name, never a path (no '/', not "." or "..") and nothing a
+ * terminal or fstab would read as more than a name. */
+#define IMAGE_NAME_MAX 64
+static bool is_image_name(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > IMAGE_NAME_MAX || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+                return false;
+        for (; *s; s++) {
+                bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+                          *s == '_' || *s == '+' || *s == '-';
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
 static bool in_list(const char *const *l, const char *s) {
         for (; *l; l++)
                 if (strcmp(*l, s) == 0)
@@ -741,8 +759,20 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
                         profile_errors_add(v->errs, r->origin, "distribution.repositories[%zu]: needs a name and a baseurl", i);
         }
         const struct pnode *image = pnode_get(root, "image");
-        if (!scalar_ok(pnode_get(image, "name")))
+        const struct pnode *iname = pnode_get(image, "name");
+        if (!scalar_ok(iname))
                 profile_errors_add(v->errs, image ? image->origin : root->origin, "image.name: missing");
+        else if (!is_image_name(iname->value)) {
+                /* shown with anything unprintable as '?': the name may hold a newline or an escape */
+                char shown[IMAGE_NAME_MAX + 2];
+                size_t k = 0;
+                for (const char *c = iname->value; *c && k < IMAGE_NAME_MAX; c++)
+                        shown[k++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+                shown[k] = '\0';
+                profile_errors_add(v->errs, iname->origin, "image.name: '%s%s' is not a file name: 1 to %d letters, digits and . _ + -, "
+                                   "starting with a letter or digit (it names the artifacts in the output directory)",
+                                   shown, strlen(iname->value) > IMAGE_NAME_MAX ? "…" : "", IMAGE_NAME_MAX);
+        }
 
         const struct pnode *parts = pnode_get(pnode_get(root, "disk"), "partitions");
         unsigned roots = 0;
