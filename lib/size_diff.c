@@ -10,6 +10,60 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* What size diff reads of a report, and of what type: a report edited by
+ * hand, truncated or from something else must be an error that names the
+ * field, never an assertion in json-c or a size of 0 B made up from junk.
+ * Per array: the member naming an entry, the byte counts it may carry
+ * (null where the report says "unknown", as without dpkg), and whether at
+ * least one of them must be a number. */
+struct report_array {
+        const char *array, *key;
+        const char *sizes[3];
+        bool need_size;
+};
+static const struct report_array report_arrays[] = {
+        { "packages", "name", { "installed_size", "disk_bytes", NULL }, true },
+        { "directories", "path", { "disk_bytes", NULL }, true },
+        { "artifacts", "name", { "allocated_bytes", "apparent_bytes", NULL }, true },
+        { "filesystems", "type", { "used_bytes", "df_used_bytes", NULL }, false },
+};
+
+static int check_report(struct json_object *o, const char *file) {
+        for (size_t a = 0; a < ELEMENTSOF(report_arrays); a++) {
+                const struct report_array *ra = &report_arrays[a];
+                struct json_object *arr = NULL;
+                if (!json_object_object_get_ex(o, ra->array, &arr))
+                        continue;
+                if (!json_object_is_type(arr, json_type_array))
+                        return log_error_errno(-EINVAL, "%s: \"%s\" is %s, not an array", file, ra->array,
+                                               json_type_to_name(json_object_get_type(arr)));
+                for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                        struct json_object *x = json_object_array_get_idx(arr, i), *v = NULL;
+                        if (!json_object_is_type(x, json_type_object))
+                                return log_error_errno(-EINVAL, "%s: %s[%zu] is %s, not an object", file, ra->array, i,
+                                                       json_type_to_name(json_object_get_type(x)));
+                        if (!json_object_object_get_ex(x, ra->key, &v) || !json_object_is_type(v, json_type_string))
+                                return log_error_errno(-EINVAL, "%s: %s[%zu].%s is missing or not a string", file, ra->array, i, ra->key);
+                        bool sized = false;
+                        for (size_t k = 0; ra->sizes[k]; k++) {
+                                if (!json_object_object_get_ex(x, ra->sizes[k], &v) || json_object_is_type(v, json_type_null))
+                                        continue;
+                                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                                        return log_error_errno(-EINVAL, "%s: %s[%zu].%s is not a byte count (a whole number >= 0)",
+                                                               file, ra->array, i, ra->sizes[k]);
+                                sized = true;
+                        }
+                        if (ra->need_size && !sized)
+                                return log_error_errno(-EINVAL, "%s: %s[%zu] has no size (%s)", file, ra->array, i, ra->sizes[0]);
+                }
+        }
+        struct json_object *tree = NULL;
+        if (json_object_object_get_ex(o, "tree", &tree) && !json_object_is_type(tree, json_type_null) &&
+            !json_object_is_type(tree, json_type_object))
+                return log_error_errno(-EINVAL, "%s: \"tree\" is %s, not an object", file, json_type_to_name(json_object_get_type(tree)));
+        return 0;
+}
+
 int size_diff_load(const char *path, struct json_object **ret) {
         struct stat st;
         if (stat(path, &st) < 0)
@@ -26,6 +80,11 @@ int size_diff_load(const char *path, struct json_object **ret) {
         if (!json_object_object_get_ex(o, "format", &fmt) || json_object_get_int(fmt) != 1) {
                 json_object_put(o);
                 return log_error_errno(-EINVAL, "%s: not a slipway size report of format 1", file);
+        }
+        int r = check_report(o, file);
+        if (r < 0) {
+                json_object_put(o);
+                return r;
         }
         *ret = o;
         return 0;

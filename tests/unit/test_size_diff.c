@@ -121,11 +121,60 @@ static void test_load_errors(void **state) {
         unlink(tmpl);
 }
 
+/* Reports whose arrays or fields have the wrong type (issue 16 item 4:
+ * json-c aborted on a non-array, junk and null sizes counted as 0 B): each
+ * one is refused with -EINVAL at load, and the good fixture still loads
+ * with every change made one at a time. */
+static void test_malformed_reports(void **state) {
+        static const char *const cases[] = {
+                "{\"format\": 1, \"packages\": {}}",
+                "{\"format\": 1, \"packages\": null}",
+                "{\"format\": 1, \"directories\": 5}",
+                "{\"format\": 1, \"artifacts\": \"x\"}",
+                "{\"format\": 1, \"filesystems\": true}",
+                "{\"format\": 1, \"packages\": [7]}",
+                "{\"format\": 1, \"packages\": [{\"installed_size\": 1}]}",
+                "{\"format\": 1, \"packages\": [{\"name\": \"a\", \"installed_size\": \"junk\"}]}",
+                "{\"format\": 1, \"packages\": [{\"name\": \"a\", \"installed_size\": null}]}",
+                "{\"format\": 1, \"packages\": [{\"name\": \"a\", \"installed_size\": -5}]}",
+                "{\"format\": 1, \"directories\": [{\"path\": \"/usr\", \"disk_bytes\": [1]}]}",
+                "{\"format\": 1, \"artifacts\": [{\"name\": \"x.raw\"}]}",
+                "{\"format\": 1, \"filesystems\": [{\"type\": \"root\", \"used_bytes\": 1.5}]}",
+                "{\"format\": 1, \"tree\": [1]}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char tmpl[] = "/tmp/slipway-diff-XXXXXX";
+                int fd = mkstemp(tmpl);
+                assert_true(fd >= 0);
+                size_t n = strlen(cases[i]);
+                assert_int_equal(write(fd, cases[i], n), (ssize_t)n);
+                close(fd);
+                struct json_object *o = NULL;
+                int r = size_diff_load(tmpl, &o);
+                if (r != -EINVAL)
+                        fail_msg("case %zu (%s): size_diff_load returned %d, expected -EINVAL", i, cases[i], r);
+                assert_null(o);
+                unlink(tmpl);
+        }
+        /* null where a report says "unknown" (no dpkg) is still fine */
+        char tmpl[] = "/tmp/slipway-diff-XXXXXX";
+        int fd = mkstemp(tmpl);
+        assert_true(fd >= 0);
+        const char *ok = "{\"format\": 1, \"tree\": null, \"packages\": [{\"name\": \"a\", \"installed_size\": 10, \"disk_bytes\": null}]}";
+        assert_int_equal(write(fd, ok, strlen(ok)), (ssize_t)strlen(ok));
+        close(fd);
+        struct json_object *o = NULL;
+        assert_int_equal(size_diff_load(tmpl, &o), 0);
+        json_object_put(o);
+        unlink(tmpl);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_diff),
                 cmocka_unit_test(test_installed_fallback),
                 cmocka_unit_test(test_load_errors),
+                cmocka_unit_test(test_malformed_reports),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
