@@ -787,6 +787,19 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
                 }
                 bool is_root = strcmp(type->value, "root") == 0;
                 roots += is_root;
+                /* The tree goes into the root partition as ext4 (mke2fs -d),
+                 * the boot files into the ESP as FAT: another fs there
+                 * would build an image without its root or its loader. */
+                const struct pnode *fs = pnode_get(pt, "fs");
+                if (scalar_ok(fs) && is_root && strcmp(fs->value, "ext4") != 0)
+                        profile_errors_add(v->errs, fs->origin, "disk.partitions[%zu].fs: the root partition holds the image's tree, "
+                                           "which is written as ext4; '%s' would leave the image without its root", i, fs->value);
+                else if (scalar_ok(fs) && strcmp(type->value, "esp") == 0 && strcmp(fs->value, "vfat") != 0)
+                        profile_errors_add(v->errs, fs->origin, "disk.partitions[%zu].fs: the ESP is FAT (vfat) for the firmware "
+                                           "to read, not '%s'", i, fs->value);
+                else if (scalar_ok(fs) && strcmp(type->value, "bios-boot") == 0 && strcmp(fs->value, "none") != 0)
+                        profile_errors_add(v->errs, fs->origin, "disk.partitions[%zu].fs: the BIOS boot partition holds GRUB's "
+                                           "core.img, no filesystem ('%s')", i, fs->value);
                 if (scalar_ok(size) && strcmp(size->value, "auto") == 0 && !is_root)
                         profile_errors_add(v->errs, size->origin, "disk.partitions[%zu].size: only the root partition can be auto", i);
                 if (!size && !is_root)
