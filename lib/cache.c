@@ -258,8 +258,11 @@ int cache_list(const char *cache_dir, FILE *out) {
                         }
                         (void)tree_disk_usage(entry, &size);
                         const char *backend = json_str(j, "backend"), *release = json_str(j, "release");
-                        fprintf(out, "%-12.12s  %-7s  %-12s  %10s  %s\n", names[i], backend ? backend : "?",
-                                release ? release : "-", format_bytes(size, sz), when);
+                        /* entry.json is the cache's: anyone who could write it
+                         * must not drive the terminal through it */
+                        _cleanup_free_ char *sname = term_escaped(names[i]), *sbackend = term_escaped(backend ? backend : "?"),
+                                            *srelease = term_escaped(release ? release : "-");
+                        fprintf(out, "%-12.12s  %-7s  %-12s  %10s  %s\n", sname, sbackend, srelease, format_bytes(size, sz), when);
                         json_object_put(j);
                         n++;
                 }

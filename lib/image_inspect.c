@@ -474,22 +474,44 @@ json_object *image_info_to_json(const struct image_info *info) {
 
 static const char *yes_no(bool b) { return b ? "yes" : "no"; }
 
+/* Text the image itself carries (names, labels, os-release) is printed
+ * escaped: an image must not be able to drive the terminal. */
+#define SHOWN(s) show_escaped(&shown, (s))
+struct shown_strings {
+        char *s[16];
+        size_t n;
+};
+static const char *show_escaped(struct shown_strings *sh, const char *s) {
+        if (!s)
+                return "-";
+        if (sh->n == ELEMENTSOF(sh->s)) {
+                free(sh->s[0]);
+                memmove(sh->s, sh->s + 1, sizeof(sh->s[0]) * (ELEMENTSOF(sh->s) - 1));
+                sh->n--;
+        }
+        return sh->s[sh->n++] = term_escaped(s);
+}
+static void shown_strings_done(struct shown_strings *sh) {
+        for (size_t i = 0; i < sh->n; i++)
+                free(sh->s[i]);
+}
+
 void image_info_print(const struct image_info *info, FILE *out) {
         char b1[32], b2[32];
-        fprintf(out, "image:           %s\n", info->path);
+        __attribute__((cleanup(shown_strings_done))) struct shown_strings shown = {};
+        fprintf(out, "image:           %s\n", SHOWN(info->path));
         fprintf(out, "format:          %s\n", image_format_name(info->format));
         fprintf(out, "virtual size:    %" PRIu64 " bytes (%s)\n", info->virtual_size, format_bytes(info->virtual_size, b1));
         fprintf(out, "file size:       %" PRIu64 " bytes\n", info->file_size);
         if (info->table)
-                fprintf(out, "partition table: %s, disk id %s\n", info->table, info->disk_id ? info->disk_id : "-");
+                fprintf(out, "partition table: %s, disk id %s\n", info->table, SHOWN(info->disk_id));
         else
                 fprintf(out, "partition table: none\n");
         for (size_t i = 0; i < info->n_partitions; i++) {
                 const struct partition_info *p = &info->partitions[i];
                 fprintf(out, "  %zu: start %" PRIu64 " size %s type %s (%s) uuid %s name %s\n     fs %s uuid %s label %s\n",
-                        p->number, p->start, format_bytes(p->size, b1), p->type ? p->type : "-",
-                        p->type_name ? p->type_name : "-", p->uuid ? p->uuid : "-", p->name ? p->name : "-",
-                        p->fs_type ? p->fs_type : "-", p->fs_uuid ? p->fs_uuid : "-", p->fs_label ? p->fs_label : "-");
+                        p->number, p->start, format_bytes(p->size, b1), SHOWN(p->type), SHOWN(p->type_name), SHOWN(p->uuid),
+                        SHOWN(p->name), SHOWN(p->fs_type), SHOWN(p->fs_uuid), SHOWN(p->fs_label));
         }
         fprintf(out, "bios boot code:  %s%s%s\n", yes_no(info->mbr_boot_code), info->mbr_grub ? " (GRUB)" : "",
                 info->bios_boot_partition_used ? ", BIOS boot partition populated" : "");
@@ -499,11 +521,11 @@ void image_info_print(const struct image_info *info, FILE *out) {
                 fprintf(out, "efi loader:      no\n");
         if (info->format == IMAGE_FORMAT_ISO)
                 fprintf(out, "iso volume id:   %s\nel torito:       %s (bios %s, uefi %s)\n",
-                        info->iso_volume_id ? info->iso_volume_id : "-", yes_no(info->eltorito),
+                        SHOWN(info->iso_volume_id), yes_no(info->eltorito),
                         yes_no(info->eltorito_bios), yes_no(info->eltorito_uefi));
         if (info->root) {
-                fprintf(out, "os:              %s\n", info->os_pretty_name ? info->os_pretty_name : "-");
-                fprintf(out, "kernel:          %s\n", image_info_kernel(info) ? image_info_kernel(info) : "-");
+                fprintf(out, "os:              %s\n", SHOWN(info->os_pretty_name));
+                fprintf(out, "kernel:          %s\n", SHOWN(image_info_kernel(info)));
                 if (info->package_count >= 0)
                         fprintf(out, "packages:        %ld (dpkg)\n", info->package_count);
                 else

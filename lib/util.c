@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -242,4 +243,54 @@ uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The length of the valid UTF-8 sequence at s (1..4), or 0 (invalid,
+ * overlong, a surrogate, beyond U+10FFFF); *cp gets the code point. */
+static size_t utf8_sequence(const unsigned char *s, uint32_t *cp) {
+        if (s[0] < 0x80) {
+                *cp = s[0];
+                return 1;
+        }
+        size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+        if (n == 0)
+                return 0;
+        uint32_t c = s[0] & (0x7f >> n);
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                c = c << 6 | (s[i] & 0x3f);
+        }
+        if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+                return 0;
+        *cp = c;
+        return n;
+}
+
+char *term_escaped(const char *s) {
+        if (!s)
+                return NULL;
+        size_t len = strlen(s);
+        char *out = xmalloc(len * 6 + 1), *o = out;
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                uint32_t cp = 0;
+                size_t n = utf8_sequence(p, &cp);
+                if (n == 0) {
+                        o += sprintf(o, "\\x%02x", *p);
+                        p++;
+                } else if (cp < 0x20 || cp == 0x7f) {
+                        o += sprintf(o, "\\x%02x", (unsigned)cp);
+                        p++;
+                } else if (cp >= 0x80 && cp <= 0x9f) {
+                        o += sprintf(o, "\\u%04x", (unsigned)cp);
+                        p += n;
+                } else {
+                        memcpy(o, p, n);
+                        o += n;
+                        p += n;
+                }
+        }
+        *o = '\0';
+        return out;
 }

@@ -69,3 +69,10 @@ const char *format_bytes(uint64_t n, char buf[static 32]);
 
 /* Monotonic time in microseconds, for stage timings. */
 uint64_t now_usec(void);
+
+/* A copy of S that is safe to print on a terminal: text from an image or a
+ * cache (a GPT partition name, os-release's PRETTY_NAME) may carry escape
+ * sequences that retitle, clear or rewrite the screen.  Control characters
+ * (C0, DEL, and C1 written as UTF-8) become \xNN or \u00NN, and bytes that
+ * are not valid UTF-8 \xNN; a backslash stays as it is.  NULL gives NULL. */
+char *term_escaped(const char *s);
