@@ -277,9 +277,24 @@ int image_reader_open_fd(int fd, const char *name, struct image_reader **ret) {
 }
 
 int image_reader_open(const char *path, struct image_reader **ret) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK so that a FIFO cannot hang the open; an image is a
+         * regular file or a block device, nothing else */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return log_error_errno(-errno, "%s: cannot open", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int e = -errno;
+                close(fd);
+                return log_error_errno(e, "%s: cannot stat", path);
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+                close(fd);
+                return log_error_errno(-EINVAL, "%s: not a regular file or a block device", path);
+        }
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+                (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
         return image_reader_open_fd(fd, path, ret);
 }
 

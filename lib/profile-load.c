@@ -6,7 +6,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libfyaml.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
@@ -649,10 +651,19 @@ static int read_profile_file(struct loader *ld, const char *given, struct slw_or
                              size_t *ret_len) {
         struct slw_origin o = include_site.file ? include_site : at(given, 0, 0);
         const char *what = include_site.file ? "cannot include" : "cannot read profile";
-        _cleanup_fclose_ FILE *f = fopen(given, "re");
-        if (!f) {
+        /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a
+         * writer forever; anything but a regular file is refused below. */
+        int fd = open(given, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
                 profile_errors_add(ld->errs, o, "%s '%s': %s", what, given, strerror(errno));
                 return -errno;
+        }
+        _cleanup_fclose_ FILE *f = fdopen(fd, "re");
+        if (!f) {
+                int e = errno;
+                close(fd);
+                profile_errors_add(ld->errs, o, "%s '%s': %s", what, given, strerror(e));
+                return -e;
         }
         struct stat st;
         if (fstat(fileno(f), &st) < 0) {
