@@ -3,6 +3,7 @@
  * the typed model (struct slw_profile) with its defaults.  Loading, merging
  * and --set are in profile-load.c; summary output in profile-summary.c. */
 #include "profile-internal.h"
+#include "rootpath.h"
 #include "util.h"
 
 #include <errno.h>
@@ -697,6 +698,54 @@ static void check_secure_boot(struct validator *v, const struct pnode *root) {
         }
 }
 
+/* A partition's mountpoint becomes a line of /etc/fstab and a directory in
+ * the tree, its label the GPT partition name and the filesystem's label:
+ * one clean absolute path without blanks (fstab splits on them), used once;
+ * a label of printable ASCII that fits where it goes (GPT 36 characters,
+ * ext4 16 bytes, FAT 11) instead of being cut. */
+static void check_partition_names(struct validator *v, const struct pnode *parts, size_t i) {
+        const struct pnode *pt = parts->items[i];
+        const struct pnode *type = pnode_get(pt, "type"), *mp = pnode_get(pt, "mountpoint"), *label = pnode_get(pt, "label"),
+                           *fs = pnode_get(pt, "fs");
+        bool is_root = scalar_ok(type) && strcmp(type->value, "root") == 0;
+        if (scalar_ok(mp)) {
+                bool blank = false;
+                for (const char *c = mp->value; *c; c++)
+                        blank |= (unsigned char)*c <= 0x20 || *c == 0x7f || *c == '\\';
+                if (!root_path_is_clean(mp->value) || blank || (strlen(mp->value) > 1 && mp->value[strlen(mp->value) - 1] == '/'))
+                        profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: expected a clean absolute path "
+                                           "without blanks, control characters or backslashes (it becomes a line of /etc/fstab)", i);
+                else if (strcmp(mp->value, "/") == 0 && !is_root)
+                        profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: / is the root partition's", i);
+                else if (is_root && strcmp(mp->value, "/") != 0)
+                        profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: the root partition is mounted at /, "
+                                           "not %s", i, mp->value);
+                else
+                        for (size_t j = 0; j < i; j++) {
+                                const struct pnode *other = pnode_get(parts->items[j], "mountpoint");
+                                if (scalar_ok(other) && strcmp(other->value, mp->value) == 0) {
+                                        profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: %s is partition %zu's "
+                                                           "mountpoint already", i, mp->value, j);
+                                        break;
+                                }
+                        }
+        }
+        if (scalar_ok(label)) {
+                bool printable = *label->value != '\0';
+                for (const char *c = label->value; *c; c++)
+                        printable &= (unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f;
+                const char *f = scalar_ok(fs) ? fs->value : scalar_ok(type) && strcmp(type->value, "esp") == 0 ? "vfat"
+                                : scalar_ok(type) && (is_root || strcmp(type->value, "linux") == 0) ? "ext4" : "none";
+                size_t max = strcmp(f, "ext4") == 0 ? 16 : strcmp(f, "vfat") == 0 ? 11 : 36;
+                if (!printable)
+                        profile_errors_add(v->errs, label->origin, "disk.partitions[%zu].label: expected printable ASCII", i);
+                else if (strlen(label->value) > max)
+                        profile_errors_add(v->errs, label->origin, "disk.partitions[%zu].label: '%s' is %zu characters; a label "
+                                           "on %s may have %zu", i, label->value, strlen(label->value),
+                                           strcmp(f, "none") == 0 ? "a GPT partition" : f, max);
+        }
+}
+
 static void check_semantics(struct validator *v, const struct pnode *root) {
         check_tokens(v, root, "packages.install", "a package name");
         check_tokens(v, root, "systemd.enable", "a unit name");
@@ -780,6 +829,7 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
                 const struct pnode *pt = parts->items[i];
                 if (pt->kind != PNODE_MAP)
                         continue;
+                check_partition_names(v, parts, i);
                 const struct pnode *type = pnode_get(pt, "type"), *size = pnode_get(pt, "size");
                 if (!scalar_ok(type)) {
                         profile_errors_add(v->errs, pt->origin, "disk.partitions[%zu]: missing type", i);
