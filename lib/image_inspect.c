@@ -6,10 +6,12 @@
 
 #include <blkid/blkid.h>
 #include <ctype.h>
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libfdisk/libfdisk.h>
 #include <string.h>
+#include <zlib.h>
 
 static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
@@ -57,6 +59,7 @@ static int read_partition_table(struct image_reader *r, struct image_info *info)
                 return 0;
         }
         uint64_t sector = fdisk_get_sector_size(cxt);
+        bool overflow = false;
         info->table = xstrdup(fdisk_label_get_name(fdisk_get_label(cxt, NULL)));
         char *id = NULL;
         if (fdisk_get_disklabel_id(cxt, &id) == 0 && id)
@@ -72,8 +75,10 @@ static int read_partition_table(struct image_reader *r, struct image_info *info)
                         struct partition_info *p = &info->partitions[info->n_partitions++];
                         memset(p, 0, sizeof *p);
                         p->number = fdisk_partition_get_partno(pa) + 1;
-                        p->start = fdisk_partition_get_start(pa) * sector;
-                        p->size = fdisk_partition_get_size(pa) * sector;
+                        /* LBAs come from the image: 2^55 * 512 wraps to 0 */
+                        if (__builtin_mul_overflow((uint64_t)fdisk_partition_get_start(pa), sector, &p->start) ||
+                            __builtin_mul_overflow((uint64_t)fdisk_partition_get_size(pa), sector, &p->size))
+                                overflow = true;
                         const struct fdisk_parttype *t = fdisk_partition_get_type(pa);
                         if (t) {
                                 if (fdisk_parttype_get_string(t))
@@ -105,6 +110,45 @@ static int read_partition_table(struct image_reader *r, struct image_info *info)
                                 log_error("%s: protective MBR but no readable GPT (truncated image or corrupt GPT header/entries)", r->path);
                                 return -EBADMSG;
                         }
+        if (overflow) {
+                log_error("%s: a partition's first or last LBA is beyond any disk (%" PRIu64 "-byte sectors): corrupt partition table",
+                          r->path, sector);
+                return -EBADMSG;
+        }
+        /* libfdisk reads the backup GPT when the primary one is bad and says
+         * nothing: a firmware may not, so a disk whose primary header is
+         * missing or fails its CRC is corrupt. */
+        if (strcmp(info->table, "gpt") == 0 && sector == 512) {
+                uint8_t hdr[512];
+                int k2 = r->size >= 1024 ? image_pread(r, hdr, sizeof hdr, 512) : -EBADMSG;
+                uint32_t hsize = 0, want = 0;
+                if (k2 == 0) {
+                        memcpy(&hsize, hdr + 12, 4);
+                        memcpy(&want, hdr + 16, 4);
+                        hsize = le32toh(hsize);
+                        want = le32toh(want);
+                }
+                bool ok = k2 == 0 && memcmp(hdr, "EFI PART", 8) == 0 && hsize >= 92 && hsize <= sizeof hdr;
+                if (ok) {
+                        memset(hdr + 16, 0, 4);
+                        ok = (uint32_t)crc32(0, hdr, hsize) == want;
+                }
+                if (!ok) {
+                        log_error("%s: the primary GPT header (LBA 1) is missing or fails its CRC; only the backup is readable: "
+                                  "corrupt partition table", r->path);
+                        return -EBADMSG;
+                }
+        }
+        /* Partitions that share sectors: a corrupt (or hostile) table. */
+        for (size_t i = 0; i < info->n_partitions; i++)
+                for (size_t j = i + 1; j < info->n_partitions; j++) {
+                        const struct partition_info *a = &info->partitions[i], *b = &info->partitions[j];
+                        if (a->size && b->size && a->start < b->start + b->size && b->start < a->start + a->size &&
+                            a->start + a->size > a->start && b->start + b->size > b->start) {
+                                log_error("%s: partitions %zu and %zu overlap: corrupt partition table", r->path, a->number, b->number);
+                                return -EBADMSG;
+                        }
+                }
         /* A partition outside the disk is a corrupt table (or a truncated image). */
         for (size_t i = 0; i < info->n_partitions; i++) {
                 struct partition_info *p = &info->partitions[i];
