@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "ext4_reader.h"
 #include "log.h"
+#include "spawn.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,7 +15,33 @@
 struct image_io {
         struct image_reader *image;
         uint64_t offset, size;
+        /* Bytes read for the current lookup or read, and its budget: a
+         * hostile extent tree (index entries that all point at one block)
+         * makes libext2fs walk 340^depth paths, minutes to days of reads of
+         * the same blocks.  An honest operation reads each block a few
+         * times at most, so twice the filesystem plus 64 MiB is ample. */
+        uint64_t read_bytes, budget;
+        bool over_budget;
 };
+
+static void io_budget_start(struct ext4_reader *e) {
+        struct image_io *io = e->fs->io->private_data;
+        io->read_bytes = 0;
+        io->budget = 2 * io->size + 64 * MiB;
+        io->over_budget = false;
+}
+
+/* After a failed libext2fs call: what to return (an interrupt or the
+ * budget are said as such, once). */
+static int io_failure(struct ext4_reader *e) {
+        struct image_io *io = e->fs->io->private_data;
+        if (spawn_interrupted())
+                return -EINTR;
+        if (io->over_budget)
+                log_error("%s: ext4: one lookup read more than %" PRIu64 " MiB of a %" PRIu64 " MiB filesystem: "
+                          "its metadata loops (a corrupt extent tree)", e->image->path, io->budget / MiB, io->size / MiB);
+        return -EBADMSG;
+}
 
 static errcode_t image_io_open(const char *name, int flags, io_channel *channel);
 
@@ -39,6 +66,14 @@ static errcode_t image_io_read_blk64(io_channel ch, unsigned long long block, in
         uint64_t at = block * (uint64_t)ch->block_size;
         if (at > io->size || bytes > io->size - at)
                 return EXT2_ET_LLSEEK_FAILED;
+        /* Long walks stop on Ctrl-C; runaway ones at the budget. */
+        if (spawn_interrupted())
+                return EINTR;
+        io->read_bytes += bytes;
+        if (io->budget && io->read_bytes > io->budget) {
+                io->over_budget = true;
+                return EXT2_ET_EXTENT_HEADER_BAD;
+        }
         if (image_pread(io->image, data, (size_t)bytes, io->offset + at) < 0)
                 return EXT2_ET_SHORT_READ;
         return 0;
@@ -121,6 +156,7 @@ void ext4_reader_free(struct ext4_reader *e) {
 
 int ext4_lookup(struct ext4_reader *e, const char *path, ext2_ino_t *ret_ino, struct ext2_inode_large *ret_inode) {
         ext2_ino_t ino;
+        io_budget_start(e);
         while (*path == '/')
                 path++;
         if (*path == 0)
@@ -133,7 +169,7 @@ int ext4_lookup(struct ext4_reader *e, const char *path, ext2_ino_t *ret_ino, st
                         return -ELOOP;
                 if (err) {
                         log_error("%s: ext4: cannot look up /%s: %s", e->image->path, path, error_message(err));
-                        return -EBADMSG;
+                        return io_failure(e);
                 }
         }
         if (ret_inode) {
@@ -141,7 +177,7 @@ int ext4_lookup(struct ext4_reader *e, const char *path, ext2_ino_t *ret_ino, st
                 errcode_t err = ext2fs_read_inode_full(e->fs, ino, (struct ext2_inode *)ret_inode, sizeof *ret_inode);
                 if (err) {
                         log_error("%s: ext4: cannot read inode %u (/%s): %s", e->image->path, ino, path, error_message(err));
-                        return -EBADMSG;
+                        return io_failure(e);
                 }
         }
         if (ret_ino)
@@ -165,10 +201,11 @@ int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **r
         if (size > max)
                 return -EFBIG;
         ext2_file_t f;
+        io_budget_start(e);
         errcode_t err = ext2fs_file_open2(e->fs, ino, (struct ext2_inode *)&inode, 0, &f);
         if (err) {
                 log_error("%s: ext4: cannot open %s: %s", e->image->path, path, error_message(err));
-                return -EBADMSG;
+                return io_failure(e);
         }
         _cleanup_free_ char *buf = xmalloc((size_t)size + 1);
         uint64_t done = 0;
@@ -183,7 +220,7 @@ int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **r
         ext2fs_file_close(f);
         if (err || done != size) {
                 log_error("%s: ext4: cannot read %s: %s", e->image->path, path, err ? error_message(err) : "short read");
-                return -EBADMSG;
+                return io_failure(e);
         }
         buf[size] = 0;
         *ret = TAKE_PTR(buf);
@@ -211,11 +248,12 @@ int ext4_list_dir(struct ext4_reader *e, const char *path, char ***ret) {
         if (!LINUX_S_ISDIR(inode.i_mode))
                 return -ENOTDIR;
         char **names = xcalloc(1, sizeof(char *));
+        io_budget_start(e);
         errcode_t err = ext2fs_dir_iterate2(e->fs, ino, 0, NULL, collect_name, &names);
         if (err) {
                 strv_free(names);
                 log_error("%s: ext4: cannot list %s: %s", e->image->path, path, error_message(err));
-                return -EBADMSG;
+                return io_failure(e);
         }
         strv_sort(names);
         *ret = names;
@@ -236,18 +274,21 @@ int ext4_readlink(struct ext4_reader *e, const char *path, char **ret) {
         int r = ext4_lookup(e, parent, &dir_ino, NULL);
         if (r < 0)
                 return r;
+        io_budget_start(e);
         errcode_t err = ext2fs_namei(e->fs, EXT2_ROOT_INO, dir_ino, base, &ino);
-        if (err)
+        if (err == EXT2_ET_FILE_NOT_FOUND || err == EXT2_ET_NO_DIRECTORY)
                 return -ENOENT;
+        if (err)
+                return io_failure(e);
         struct ext2_inode_large inode;
         memset(&inode, 0, sizeof inode);
         if (ext2fs_read_inode_full(e->fs, ino, (struct ext2_inode *)&inode, sizeof inode))
-                return -EBADMSG;
+                return io_failure(e);
         if (!LINUX_S_ISLNK(inode.i_mode))
                 return -EINVAL;
         uint64_t size = EXT2_I_SIZE(&inode);
         if (size == 0 || size > 4096)
-                return -EBADMSG;
+                return io_failure(e);
         /* Fast symlinks keep the target in i_block; others (and inline data)
          * read like a file. */
         if (ext2fs_is_fast_symlink((struct ext2_inode *)&inode)) {
@@ -256,14 +297,14 @@ int ext4_readlink(struct ext4_reader *e, const char *path, char **ret) {
         }
         ext2_file_t f;
         if (ext2fs_file_open2(e->fs, ino, (struct ext2_inode *)&inode, 0, &f))
-                return -EBADMSG;
+                return io_failure(e);
         char *buf = xcalloc(1, (size_t)size + 1);
         unsigned got = 0;
         err = ext2fs_file_read(f, buf, (unsigned)size, &got);
         ext2fs_file_close(f);
         if (err || got != size) {
                 free(buf);
-                return -EBADMSG;
+                return io_failure(e);
         }
         *ret = buf;
         return 0;
