@@ -42,6 +42,15 @@ static int parse_outputs(const char *list, bool out[_OUT_MAX]) {
                 }
                 out[found] = true;
         }
+        /* "--output ''" or "--output ,": a build that makes no image is a
+         * mistake, not a success */
+        bool any = false;
+        for (int o = 0; o < _OUT_MAX; o++)
+                any |= out[o];
+        if (!any) {
+                log_error("--output: no format named (expected a list of raw, vhd, vhd-dynamic, qcow2, iso or tar)");
+                return -EINVAL;
+        }
         return 0;
 }
 

@@ -444,6 +444,23 @@ static void check_image_path(struct validator *v, const struct pnode *n, const c
         }
         if (strcmp(s, "/") == 0 || s[strlen(s) - 1] == '/')
                 profile_errors_add(v->errs, n->origin, "%s: expected a file path, got the directory '%s'", what, s);
+        else if (!root_path_is_clean(s))
+                /* the build refuses "/etc/./a" and "/etc//a"; so does validate */
+                profile_errors_add(v->errs, n->origin, "%s: expected a clean path (no '.' or empty components), got '%s'", what, s);
+}
+
+/* Where the booted system mounts the kernel's filesystems (and a tmpfs):
+ * a file written there is hidden at boot, and /dev is emptied by the
+ * rootfs stage anyway, so the build would log it as written and the image
+ * would not have it. */
+static const char *hidden_at_boot(const char *path) {
+        static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                size_t n = strlen(dirs[i]);
+                if (strncmp(path, dirs[i], n) == 0 && (path[n] == '/' || path[n] == '\0'))
+                        return dirs[i];
+        }
+        return NULL;
 }
 
 /* Names handed to tools as arguments (package names go into mmdebstrap's
@@ -770,6 +787,10 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
                 else {
                         _cleanup_free_ char *w = xasprintf("%s.path", fp);
                         check_image_path(v, path, w);
+                        const char *mnt = hidden_at_boot(path->value);
+                        if (mnt)
+                                profile_errors_add(v->errs, path->origin, "%s: %s is under %s, which the booted system mounts over "
+                                                   "(the image would not have it)", w, path->value, mnt);
                 }
                 bool has_content = content && content->kind == PNODE_SCALAR, has_source = scalar_ok(source);
                 if (has_content == has_source)
