@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <time.h>
 
 static int parse_outputs(const char *list, bool out[_OUT_MAX]) {
@@ -179,6 +181,7 @@ int cmd_build(int argc, char **argv) {
         };
         memcpy(ctx.enabled_outputs, profile->outputs, sizeof(ctx.enabled_outputs));
         int exit_code = EXIT_FAILURE_BUILD;
+        _cleanup_close_ int outdir_lock = -1;
 
         if (outputs && parse_outputs(outputs, ctx.enabled_outputs) < 0) {
                 exit_code = EXIT_USAGE;
@@ -210,6 +213,21 @@ int cmd_build(int argc, char **argv) {
         r = mkdir_p(outdir, 0755);
         if (r < 0) {
                 log_error_errno(r, "create output directory %s", outdir);
+                goto finish;
+        }
+        /* One build at a time per output directory: two would rename their
+         * artifacts over each other's and leave SHA256SUMS matching
+         * neither.  flock on the directory itself: nothing is left in it. */
+        outdir_lock = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (outdir_lock < 0) {
+                log_error_errno(-errno, "open output directory %s", outdir);
+                goto finish;
+        }
+        if (flock(outdir_lock, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        log_error("another slipway build is writing into %s: wait for it, or build into another directory (-o)", outdir);
+                else
+                        log_error_errno(-errno, "lock output directory %s", outdir);
                 goto finish;
         }
         r = mkdir_p(ctx.cache_dir, 0755);
