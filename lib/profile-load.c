@@ -651,6 +651,13 @@ static int read_profile_file(struct loader *ld, const char *given, struct slw_or
                              size_t *ret_len) {
         struct slw_origin o = include_site.file ? include_site : at(given, 0, 0);
         const char *what = include_site.file ? "cannot include" : "cannot read profile";
+        /* An include names a profile file, never just any file: errors
+         * quote what they parse, so "include: /etc/shadow" would print the
+         * hashes as unknown keys. */
+        if (include_site.file && !endswith(given, ".yaml") && !endswith(given, ".yml")) {
+                profile_errors_add(ld->errs, o, "%s '%s': not a profile (an include is a .yaml or .yml file)", what, given);
+                return -EINVAL;
+        }
         /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a
          * writer forever; anything but a regular file is refused below. */
         int fd = open(given, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
