@@ -73,12 +73,54 @@ static int parse_epoch(uint64_t *ret) {
         return 0;
 }
 
+/* The artifacts of a build land together or not at all: images,
+ * SHA256SUMS, build.json and the SBOM must describe one build.  Anything in
+ * the way that a rename cannot replace (a directory) is found before the
+ * first rename; the old artifacts are moved aside into the work directory
+ * and come back if a rename fails half-way.  (The set is not atomic for a
+ * reader who looks in between: rename(2) is per file.) */
 static int finalize_artifacts(struct build_ctx *ctx) {
-        for (size_t i = 0; ctx->artifacts && ctx->artifacts[i]; i++) {
-                if (rename(ctx->artifacts[i], ctx->artifact_finals[i]) < 0)
-                        return log_error_errno(-errno, "rename %s to %s", ctx->artifacts[i], ctx->artifact_finals[i]);
-                log_info("wrote %s", ctx->artifact_finals[i]);
+        size_t n = strv_length(ctx->artifacts);
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                if (lstat(ctx->artifact_finals[i], &st) == 0 && S_ISDIR(st.st_mode))
+                        return log_error_errno(-EISDIR, "cannot replace %s, a directory: no artifact of this build was written",
+                                               ctx->artifact_finals[i]);
         }
+        _cleanup_strv_free_ char **aside = xcalloc(n + 1, sizeof(char *));
+        size_t done = 0;
+        int r = 0;
+        for (; done < n; done++) {
+                const char *tmp = ctx->artifacts[done], *final = ctx->artifact_finals[done];
+                _cleanup_free_ char *name = xasprintf(".replaced-%zu", done);
+                _cleanup_free_ char *old = path_join(ctx->workdir, name);
+                if (rename(final, old) == 0)
+                        aside[done] = TAKE_PTR(old);
+                else if (errno != ENOENT) {
+                        r = log_error_errno(-errno, "move the previous %s aside", final);
+                        break;
+                }
+                if (rename(tmp, final) < 0) {
+                        r = log_error_errno(-errno, "rename %s to %s", tmp, final);
+                        if (aside[done] && rename(aside[done], final) < 0)
+                                log_warning_errno(-errno, "could not put the previous %s back", final);
+                        break;
+                }
+        }
+        if (r < 0) {
+                /* undo: this build's artifacts back into the work directory
+                 * (removed with it), the previous ones back in place */
+                while (done-- > 0) {
+                        if (rename(ctx->artifact_finals[done], ctx->artifacts[done]) < 0)
+                                log_warning_errno(-errno, "could not take back %s", ctx->artifact_finals[done]);
+                        else if (aside[done] && rename(aside[done], ctx->artifact_finals[done]) < 0)
+                                log_warning_errno(-errno, "could not put the previous %s back", ctx->artifact_finals[done]);
+                }
+                log_error("the build's artifacts were not written; the previous ones in %s are as they were", ctx->outdir);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                log_info("wrote %s", ctx->artifact_finals[i]);
         return 0;
 }
 
