@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The import backend: an existing root tree, as a directory or a tarball. */
 #include "rootfs.h"
+#include "derive.h"
 #include "log.h"
 #include "spawn.h"
 #include "userns.h"
@@ -31,6 +32,60 @@ int import_source_kind(const char *source) {
         return -EINVAL;
 }
 
+/* The metadata of every entry below a directory import, in name order:
+ * path, type, mode, owner, size, mtime and ctime (ctime moves whenever a
+ * file is written, chmod'ed or chown'ed, even when mtime is put back), and
+ * a symlink's target.  Its SHA-256 is the cache key's "source_tree": a file
+ * edited anywhere in the tree is a new key, not a stale hit.  Reading
+ * metadata only: a walk, no file contents. */
+struct tree_digest {
+        char *text;
+        size_t len, cap;
+};
+
+static void digest_add(struct tree_digest *d, const char *line) {
+        size_t n = strlen(line);
+        if (d->len + n + 1 > d->cap) {
+                d->cap = (d->len + n + 1) * 2;
+                d->text = xrealloc(d->text, d->cap);
+        }
+        memcpy(d->text + d->len, line, n + 1);
+        d->len += n;
+}
+
+static int digest_tree(const char *root, const char *rel, struct tree_digest *d, unsigned depth) {
+        if (depth > 256)
+                return log_error_errno(-ELOOP, "rootfs: import source %s: directories nested more than 256 deep", root);
+        _cleanup_free_ char *dir = *rel ? path_join(root, rel) : xstrdup(root);
+        char **names = NULL;
+        int r = dir_entries_sorted(dir, &names);
+        if (r < 0)
+                return log_error_errno(r, "rootfs: import source: cannot list %s", dir);
+        for (size_t i = 0; names && names[i] && r >= 0; i++) {
+                _cleanup_free_ char *sub = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+                _cleanup_free_ char *host = path_join(root, sub);
+                struct stat st;
+                if (lstat(host, &st) < 0) {
+                        r = log_error_errno(-errno, "rootfs: import source: %s", host);
+                        break;
+                }
+                char target[PATH_MAX] = "";
+                if (S_ISLNK(st.st_mode)) {
+                        ssize_t k = readlink(host, target, sizeof target - 1);
+                        target[k > 0 ? k : 0] = '\0';
+                }
+                _cleanup_free_ char *line = xasprintf("%s\t%o\t%u:%u\t%" PRIu64 "\t%lld.%09ld\t%lld.%09ld\t%s\n", sub,
+                                                      (unsigned)st.st_mode, (unsigned)st.st_uid, (unsigned)st.st_gid,
+                                                      (uint64_t)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                                                      (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, target);
+                digest_add(d, line);
+                if (S_ISDIR(st.st_mode))
+                        r = digest_tree(root, sub, d, depth + 1);
+        }
+        strv_free(names);
+        return r < 0 ? r : 0;
+}
+
 static int import_key_inputs(const struct build_ctx *ctx, struct cache_key *key) {
         const char *source = import_source(ctx);
         if (!source || !*source)
@@ -42,13 +97,22 @@ static int import_key_inputs(const struct build_ctx *ctx, struct cache_key *key)
         struct stat st;
         if (stat(real, &st) < 0)
                 return log_error_errno(-errno, "rootfs: import source %s", real);
-        /* A directory's own mtime changes only when its entries do; files
-         * edited in place below it are not seen (documented limitation:
-         * `slipway cache clean` after editing an imported tree). */
         cache_key_add(key, "source", real);
         cache_key_add(key, "source_type", S_ISDIR(st.st_mode) ? "directory" : "tarball");
         cache_key_add_u64(key, "source_size", (uint64_t)st.st_size);
         cache_key_add_u64(key, "source_mtime_ns", (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
+        if (S_ISDIR(st.st_mode)) {
+                struct tree_digest d = {};
+                int r = digest_tree(real, "", &d, 0);
+                if (r < 0) {
+                        free(d.text);
+                        return r;
+                }
+                char hex[65];
+                sha256_hex(d.text ? d.text : "", d.len, hex);
+                free(d.text);
+                cache_key_add(key, "source_tree", hex);
+        }
         /* The owners a tree can hold depend on the ids mapped (lib/userns.c). */
         _cleanup_free_ char *ids = userns_describe();
         cache_key_add(key, "ids", ids);

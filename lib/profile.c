@@ -957,6 +957,19 @@ static void build_model(struct slw_profile *p) {
         if (!p->distribution.architecture)
                 p->distribution.architecture = xstrdup(p->distribution.backend == BACKEND_DNF ? "x86_64" : "amd64");
         p->distribution.source = str_at(dist, "source");
+        {
+                /* relative to the profile file that says it, like every
+                 * other path in a profile (a --set value: to the current
+                 * directory) */
+                const struct pnode *src = pnode_get(dist, "source");
+                if (p->distribution.source && p->distribution.source[0] != '/' && scalar_ok(src) && src->origin.line > 0 &&
+                    src->origin.file) {
+                        _cleanup_free_ char *dir = dirname_of(src->origin.file);
+                        char *abs = path_join(dir, p->distribution.source);
+                        free(p->distribution.source);
+                        p->distribution.source = abs;
+                }
+        }
         const struct pnode *repos = pnode_get(dist, "repositories");
         for (size_t i = 0; repos && repos->kind == PNODE_SEQ && i < repos->n_items; i++) {
                 const struct pnode *r = repos->items[i];
