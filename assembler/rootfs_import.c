@@ -101,6 +101,16 @@ static int import_key_inputs(const struct build_ctx *ctx, struct cache_key *key)
         cache_key_add(key, "source_type", S_ISDIR(st.st_mode) ? "directory" : "tarball");
         cache_key_add_u64(key, "source_size", (uint64_t)st.st_size);
         cache_key_add_u64(key, "source_mtime_ns", (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec);
+        if (S_ISDIR(st.st_mode) && ctx->outdir) {
+                /* Artifacts written inside the tree would be imported by the
+                 * next build, and the image grow with each one. */
+                char out[PATH_MAX];
+                size_t n = strlen(real);
+                if (realpath(ctx->outdir, out) &&
+                    (strcmp(real, "/") == 0 || (strncmp(out, real, n) == 0 && (out[n] == '/' || out[n] == '\0'))))
+                        return log_error_errno(-EINVAL, "rootfs: the output directory %s is inside the import source %s: "
+                                                        "its artifacts would be imported into the next image", out, real);
+        }
         if (S_ISDIR(st.st_mode)) {
                 struct tree_digest d = {};
                 int r = digest_tree(real, "", &d, 0);
