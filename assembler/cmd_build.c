@@ -272,6 +272,26 @@ int cmd_build(int argc, char **argv) {
                         log_error_errno(-errno, "lock output directory %s", outdir);
                 goto finish;
         }
+        {
+                /* Holding the lock, any work directory here is a killed
+                 * build's (SIGKILL, power loss): hundreds of MB nothing
+                 * else would remove. */
+                _cleanup_strv_free_ char **names = NULL;
+                if (dir_entries_sorted(outdir, &names) == 0)
+                        for (size_t i = 0; names && names[i]; i++) {
+                                if (!startswith(names[i], ".slipway-"))
+                                        continue;
+                                _cleanup_free_ char *stale = path_join(outdir, names[i]);
+                                struct stat st;
+                                if (lstat(stale, &st) < 0 || !S_ISDIR(st.st_mode))
+                                        continue;
+                                int k = rm_rf_unmounted(stale);
+                                if (k < 0)
+                                        log_warning_errno(k, "could not remove %s, left by an interrupted build", stale);
+                                else
+                                        log_info("removed %s, the work directory of an interrupted build", stale);
+                        }
+        }
         r = mkdir_p(ctx.cache_dir, 0755);
         if (r < 0) {
                 log_error_errno(r, "create cache directory %s", ctx.cache_dir);
