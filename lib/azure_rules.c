@@ -74,12 +74,14 @@ static void rules_container(struct image_reader *r, struct azure_report *rep) {
         /* The VHD specification's footer checksum: Azure rejects a VHD whose footer does not validate. */
         if (!vhd)
                 azure_report_add(rep, "container.footer", RULE_WARN, SRC_GENERIC, "no VHD footer (%s image)", image_format_name(r->format));
+        else if (r->vhd_footer_status == -EINVAL)
+                azure_report_add(rep, "container.footer", RULE_FAIL, SRC_GENERIC, "VHD footer: %s", r->vhd.problem);
         else if (r->vhd_footer_status < 0)
                 azure_report_add(rep, "container.footer", RULE_FAIL, SRC_GENERIC,
                                  "VHD footer checksum mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ")",
                                  r->vhd.checksum_stored, r->vhd.checksum_computed);
         else
-                azure_report_add(rep, "container.footer", RULE_PASS, SRC_GENERIC, "footer cookie and checksum valid");
+                azure_report_add(rep, "container.footer", RULE_PASS, SRC_GENERIC, "footer cookie, checksum and fields valid");
 
         /* GENERIC: "All VHDs on Azure must have a virtual size aligned to 1 MB". */
         if (r->size % MiB == 0)

@@ -375,6 +375,10 @@ int image_inspect(struct image_reader *r, struct image_info *info) {
         info->virtual_size = r->size;
         info->root_partition = -1;
         info->package_count = -1;
+        if (r->has_vhd_footer && r->vhd_footer_status == -EINVAL) {
+                log_error("%s: VHD footer: %s: corrupt footer", r->path, r->vhd.problem);
+                return -EBADMSG;
+        }
         if (r->has_vhd_footer && r->vhd_footer_status < 0) {
                 log_error("%s: VHD footer checksum mismatch (stored %08" PRIx32 ", computed %08" PRIx32 "): corrupt footer",
                           r->path, r->vhd.checksum_stored, r->vhd.checksum_computed);

@@ -192,7 +192,7 @@ static int detect_vhd(struct image_reader *r, bool *found) {
         *found = true;
         r->has_vhd_footer = true;
         r->vhd_footer_status = vhd_footer_parse(footer, &r->vhd);
-        if (r->vhd_footer_status < 0 && r->vhd_footer_status != -EPROTO) {
+        if (r->vhd_footer_status < 0 && r->vhd_footer_status != -EPROTO && r->vhd_footer_status != -EINVAL) {
                 log_error("%s: unreadable VHD footer", r->path);
                 return -EBADMSG;
         }

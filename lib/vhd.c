@@ -98,7 +98,22 @@ int vhd_footer_parse(const uint8_t f[VHD_FOOTER_SIZE], struct vhd_footer_info *r
         ret->checksum_computed = vhd_footer_checksum(f);
         if (ret->checksum_stored != ret->checksum_computed)
                 return -EPROTO;
-        return 0;
+        /* The rest of what the specification fixes (a footer can be
+         * checksummed and still nonsense) */
+        uint32_t features = get_be32(f + 8), version = get_be32(f + 12);
+        if (version != 0x00010000)
+                ret->problem = "file format version is not 1.0";
+        else if (!(features & 0x2))
+                ret->problem = "the features field lacks its always-set reserved bit";
+        else if (ret->disk_type != VHD_TYPE_FIXED && ret->disk_type != VHD_TYPE_DYNAMIC && ret->disk_type != 4)
+                ret->problem = "unknown disk type";
+        else if (ret->disk_type == VHD_TYPE_FIXED && ret->data_offset != UINT64_MAX)
+                ret->problem = "a fixed disk's data offset must be 0xFFFFFFFFFFFFFFFF";
+        else if (ret->disk_type != VHD_TYPE_FIXED && (ret->data_offset == UINT64_MAX || ret->data_offset % 512 != 0))
+                ret->problem = "a dynamic disk's data offset does not point at a sector";
+        else if (ret->current_size % 512 != 0)
+                ret->problem = "the current size is not a whole number of sectors";
+        return ret->problem ? -EINVAL : 0;
 }
 
 /* Azure takes only VHDs whose virtual size is a whole number of MiB. */

@@ -30,13 +30,16 @@ void vhd_footer_build(uint8_t out[VHD_FOOTER_SIZE], uint64_t size_bytes, int dis
 uint32_t vhd_footer_checksum(const uint8_t footer[VHD_FOOTER_SIZE]);
 
 /* Parses and checks a footer: 0, or -EBADMSG (bad cookie), -EPROTO (bad
- * checksum).  Fills what it can read. */
+ * checksum), -EINVAL (a checksummed footer whose fields the specification
+ * does not allow: version, features, disk type, data offset, size; `problem`
+ * says which).  Fills what it can read. */
 struct vhd_footer_info {
         int disk_type;
         uint64_t current_size, original_size, data_offset;
         struct vhd_geometry geometry;
         uint32_t checksum_stored, checksum_computed;
         char creator_app[5];
+        const char *problem;   /* with -EINVAL */
 };
 int vhd_footer_parse(const uint8_t footer[VHD_FOOTER_SIZE], struct vhd_footer_info *ret);
 

@@ -59,6 +59,41 @@ static void test_footer_roundtrip(void **state) {
         assert_int_equal(vhd_footer_parse(f, &info), -EBADMSG);
 }
 
+/* Checksummed footers with fields the specification does not allow
+ * (issue 16 item 15: only the cookie and the checksum were read). */
+static void be32_at(uint8_t *p, uint32_t v) {
+        p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+static void test_footer_fields(void **state) {
+        static const struct {
+                size_t off;
+                uint32_t value;
+                int disk_type;
+                const char *problem;
+        } cases[] = {
+                { 12, 0x00020000, VHD_TYPE_FIXED, "version" },            /* file format version */
+                { 8, 0x00000000, VHD_TYPE_FIXED, "reserved bit" },        /* features */
+                { 60, 7, VHD_TYPE_FIXED, "disk type" },                   /* disk type */
+                { 16, 0x00000000, VHD_TYPE_FIXED, "data offset" },        /* a fixed disk's data offset, high half */
+                { 20, 0x00000201, VHD_TYPE_DYNAMIC, "data offset" },      /* a dynamic disk's, not a sector */
+                { 52, 0x00000100, VHD_TYPE_FIXED, "sectors" },            /* current size, low half: 64 MiB + 256 */
+        };
+        uint8_t id[16] = { 0 };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint8_t f[VHD_FOOTER_SIZE];
+                vhd_footer_build(f, 64 * MiB, cases[i].disk_type, cases[i].disk_type == VHD_TYPE_FIXED ? UINT64_MAX : 512,
+                                 VHD_EPOCH_OFFSET, id);
+                struct vhd_footer_info info;
+                assert_int_equal(vhd_footer_parse(f, &info), 0);
+                be32_at(f + cases[i].off, cases[i].off == 52 ? (uint32_t)(64 * MiB) + cases[i].value : cases[i].value);
+                be32_at(f + 64, vhd_footer_checksum(f));
+                assert_int_equal(vhd_footer_parse(f, &info), -EINVAL);
+                assert_non_null(info.problem);
+                if (!strstr(info.problem, cases[i].problem))
+                        fail_msg("case %zu: problem '%s' does not name '%s'", i, info.problem, cases[i].problem);
+        }
+}
+
 static void test_refuses_unaligned(void **state) {
         char path[] = "/tmp/slipway-vhd-XXXXXX";
         int fd = mkstemp(path);
@@ -188,6 +223,7 @@ int main(void) {
                 cmocka_unit_test(test_chs_30g),
                 cmocka_unit_test(test_chs_huge_is_capped),
                 cmocka_unit_test(test_footer_roundtrip),
+                cmocka_unit_test(test_footer_fields),
                 cmocka_unit_test(test_refuses_unaligned),
                 cmocka_unit_test(test_qemu_img_agrees),
                 cmocka_unit_test(test_dynamic_header),
