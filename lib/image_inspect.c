@@ -455,13 +455,20 @@ const char *image_info_kernel(const struct image_info *info) {
         return n ? info->kernels[n - 1] : NULL;
 }
 
+/* Every string of the image goes into JSON as valid UTF-8 (json-c copies
+ * bytes as they are; a GPT name or os-release need not be UTF-8). */
+static json_object *json_text(const char *s) {
+        _cleanup_free_ char *clean = utf8_sanitized(s);
+        return json_object_new_string(clean);
+}
+
 static json_object *str_or_null(const char *s) {
-        return s ? json_object_new_string(s) : NULL;
+        return s ? json_text(s) : NULL;
 }
 
 json_object *image_info_to_json(const struct image_info *info) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "image", json_object_new_string(info->path));
+        json_object_object_add(o, "image", json_text(info->path));
         json_object_object_add(o, "format", json_object_new_string(image_format_name(info->format)));
         json_object_object_add(o, "file_size", json_object_new_int64((int64_t)info->file_size));
         json_object_object_add(o, "virtual_size", json_object_new_int64((int64_t)info->virtual_size));
@@ -508,7 +515,7 @@ json_object *image_info_to_json(const struct image_info *info) {
                 json_object_object_add(os, "kernel", str_or_null(image_info_kernel(info)));
                 json_object *k = json_object_new_array();
                 for (size_t i = 0; info->kernels && info->kernels[i]; i++)
-                        json_object_array_add(k, json_object_new_string(info->kernels[i]));
+                        json_object_array_add(k, json_text(info->kernels[i]));
                 json_object_object_add(os, "kernels", k);
                 json_object_object_add(os, "package_count", info->package_count >= 0 ? json_object_new_int64(info->package_count) : NULL);
                 json_object_object_add(os, "package_db", json_object_new_string(info->package_count >= 0 ? "dpkg" : "unknown"));

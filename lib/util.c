@@ -294,3 +294,26 @@ char *term_escaped(const char *s) {
         *o = '\0';
         return out;
 }
+
+char *utf8_sanitized(const char *s) {
+        if (!s)
+                return NULL;
+        size_t len = strlen(s);
+        char *out = xmalloc(len * 3 + 1), *o = out;
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                uint32_t cp;
+                size_t n = utf8_sequence(p, &cp);
+                if (n == 0) {
+                        memcpy(o, "\xef\xbf\xbd", 3);   /* U+FFFD */
+                        o += 3;
+                        p++;
+                } else {
+                        memcpy(o, p, n);
+                        o += n;
+                        p += n;
+                }
+        }
+        *o = '\0';
+        return out;
+}

@@ -76,3 +76,6 @@ uint64_t now_usec(void);
  * (C0, DEL, and C1 written as UTF-8) become \xNN or \u00NN, and bytes that
  * are not valid UTF-8 \xNN; a backslash stays as it is.  NULL gives NULL. */
 char *term_escaped(const char *s);
+/* A copy of S in which every byte that is not part of valid UTF-8 is
+ * U+FFFD: JSON must be UTF-8, and an image's names need not be. */
+char *utf8_sanitized(const char *s);
