@@ -140,19 +140,10 @@ int accounts_group_id(struct cfg *c, const char *name, gid_t *ret_gid) {
         return 0;
 }
 
-static bool valid_account_name(const char *s) {
-        /* Debian's default NAME_REGEX, roughly: ^[a-z][-a-z0-9_]*$ (plus '$' at the end for machine accounts). */
-        if (!s || !*s || strlen(s) > 32 || !((*s >= 'a' && *s <= 'z') || *s == '_'))
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || (*p == '$' && !p[1])))
-                        return false;
-        return true;
-}
-
-static bool valid_field(const char *s) {
-        return !s || (!strchr(s, ':') && !strchr(s, '\n'));
-}
+/* The profile's validation refuses the same (lib/profile.c); checked
+ * again here because the configure stage writes the files. */
+static bool valid_account_name(const char *s) { return profile_account_name_ok(s); }
+static bool valid_field(const char *s) { return profile_passwd_field_ok(s); }
 
 /* Adds a group to group and gshadow (in memory). */
 static void group_add(struct cfg *c, const char *name, int64_t gid) {

@@ -421,6 +421,20 @@ static char *dirname_of(const char *path) {
         return xstrndup(path, (size_t)(slash - path));
 }
 
+bool profile_account_name_ok(const char *s) {
+        /* Debian's default NAME_REGEX, roughly: ^[a-z_][-a-z0-9_]*$ (plus '$' at the end for machine accounts). */
+        if (!s || !*s || strlen(s) > 32 || !((*s >= 'a' && *s <= 'z') || *s == '_'))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || (*p == '$' && !p[1])))
+                        return false;
+        return true;
+}
+
+bool profile_passwd_field_ok(const char *s) {
+        return !s || (!strchr(s, ':') && !strchr(s, '\n'));
+}
+
 static bool scalar_ok(const struct pnode *n) {
         return n && n->kind == PNODE_SCALAR && !pnode_is_null(n);
 }
@@ -807,9 +821,37 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
         static const char *const named[] = { "users", "groups" };
         for (size_t t = 0; t < ELEMENTSOF(named); t++) {
                 const struct pnode *l = pnode_get(root, named[t]);
-                for (size_t i = 0; l && l->kind == PNODE_SEQ && i < l->n_items; i++)
-                        if (l->items[i]->kind == PNODE_MAP && !scalar_ok(pnode_get(l->items[i], "name")))
-                                profile_errors_add(v->errs, l->items[i]->origin, "%s[%zu]: missing name", named[t], i);
+                for (size_t i = 0; l && l->kind == PNODE_SEQ && i < l->n_items; i++) {
+                        const struct pnode *it = l->items[i], *name = pnode_get(it, "name");
+                        if (it->kind != PNODE_MAP)
+                                continue;
+                        if (!scalar_ok(name)) {
+                                profile_errors_add(v->errs, it->origin, "%s[%zu]: missing name", named[t], i);
+                                continue;
+                        }
+                        /* what the configure stage would refuse, refused here (validate = build) */
+                        if (!profile_account_name_ok(name->value))
+                                profile_errors_add(v->errs, name->origin, "%s[%zu].name: expected a name like ^[a-z_][-a-z0-9_]*$ "
+                                                   "of at most 32 characters (it becomes a line of /etc/passwd or /etc/group)",
+                                                   named[t], i);
+                        static const char *const fields[] = { "shell", "home", "comment", "password" };
+                        for (size_t f = 0; t == 0 && f < ELEMENTSOF(fields); f++) {
+                                const struct pnode *fv = pnode_get(it, fields[f]);
+                                if (scalar_ok(fv) && !profile_passwd_field_ok(fv->value))
+                                        profile_errors_add(v->errs, fv->origin, "users[%zu].%s: ':' and newlines are not allowed "
+                                                           "(it becomes a field of /etc/passwd or /etc/shadow)", i, fields[f]);
+                        }
+                }
+        }
+        {
+                /* the configure stage links /etc/localtime to /usr/share/zoneinfo/NAME */
+                const struct pnode *tz = pnode_get(root, "timezone");
+                if (scalar_ok(tz)) {
+                        _cleanup_free_ char *rel = xasprintf("/usr/share/zoneinfo/%s", tz->value);
+                        if (tz->value[0] == '/' || !*tz->value || !root_path_is_clean(rel))
+                                profile_errors_add(v->errs, tz->origin, "timezone: '%s' is not a time zone name like Europe/Paris",
+                                                   tz->value);
+                }
         }
 
         const struct pnode *dist = pnode_get(root, "distribution");

@@ -244,3 +244,8 @@ int profile_print_summary_json(const struct slw_profile *p, FILE *f);
 const char *output_name(enum slw_output o);
 const char *output_extension(enum slw_output o);   /* "raw", "vhd", "qcow2", "iso", "tar.zst" */
 const char *part_type_name(enum slw_part_type t);
+
+/* Account names and passwd/shadow fields as the configure stage writes
+ * them; validation refuses the same (one rule, two callers). */
+bool profile_account_name_ok(const char *s);
+bool profile_passwd_field_ok(const char *s);
