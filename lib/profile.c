@@ -519,19 +519,23 @@ static void check_tokens(struct validator *v, const struct pnode *root, const ch
         }
 }
 
+static bool ascii_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* True when every character of s is an ASCII letter or digit or one of extra. */
+static bool alnum_or(const char *s, const char *extra) {
+        for (; *s; s++)
+                if (!ascii_alnum(*s) && !strchr(extra, *s))
+                        return false;
+        return true;
+}
+
 /* Versions of an immutable image are parts of partition and file names
  * (NAME_VERSION, NAME_VERSION+3-0.conf): no '_' (separates the name), no '+'
  * (starts a boot counter), no '/' or spaces. */
 static bool is_slot_version(const char *s) {
-        if (!*s)
-                return false;
-        for (; *s; s++) {
-                bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-                          *s == '~' || *s == '^' || *s == '-';
-                if (!ok)
-                        return false;
-        }
-        return true;
+        return *s && alnum_or(s, ".~^-");
 }
 
 /* image.name names the artifacts in the output directory (NAME.raw,
@@ -541,15 +545,7 @@ static bool is_slot_version(const char *s) {
 #define IMAGE_NAME_MAX 64
 static bool is_image_name(const char *s) {
         size_t n = strlen(s);
-        if (n == 0 || n > IMAGE_NAME_MAX || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
-                return false;
-        for (; *s; s++) {
-                bool ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-                          *s == '_' || *s == '+' || *s == '-';
-                if (!ok)
-                        return false;
-        }
-        return true;
+        return n > 0 && n <= IMAGE_NAME_MAX && ascii_alnum(s[0]) && alnum_or(s, "._+-");
 }
 
 static bool in_list(const char *const *l, const char *s) {
