@@ -87,7 +87,8 @@ static int finalize_artifacts(struct build_ctx *ctx) {
                         return log_error_errno(-EISDIR, "cannot replace %s, a directory: no artifact of this build was written",
                                                ctx->artifact_finals[i]);
         }
-        _cleanup_strv_free_ char **aside = xcalloc(n + 1, sizeof(char *));
+        /* aside[i]: where the previous artifact i went, NULL where there was none */
+        char **aside = xcalloc(n + 1, sizeof(char *));
         size_t done = 0;
         int r = 0;
         for (; done < n; done++) {
@@ -117,11 +118,13 @@ static int finalize_artifacts(struct build_ctx *ctx) {
                                 log_warning_errno(-errno, "could not put the previous %s back", ctx->artifact_finals[done]);
                 }
                 log_error("the build's artifacts were not written; the previous ones in %s are as they were", ctx->outdir);
-                return r;
-        }
+        } else
+                for (size_t i = 0; i < n; i++)
+                        log_info("wrote %s", ctx->artifact_finals[i]);
         for (size_t i = 0; i < n; i++)
-                log_info("wrote %s", ctx->artifact_finals[i]);
-        return 0;
+                free(aside[i]);
+        free(aside);
+        return r;
 }
 
 /* build.json, once every stage that ran has its time in it. */
