@@ -533,22 +533,19 @@ static const char *yes_no(bool b) { return b ? "yes" : "no"; }
  * escaped: an image must not be able to drive the terminal. */
 #define SHOWN(s) show_escaped(&shown, (s))
 struct shown_strings {
-        char *s[16];
+        char **s;   /* the escaped copies, freed when the print is done */
         size_t n;
 };
 static const char *show_escaped(struct shown_strings *sh, const char *s) {
         if (!s)
                 return "-";
-        if (sh->n == ELEMENTSOF(sh->s)) {
-                free(sh->s[0]);
-                memmove(sh->s, sh->s + 1, sizeof(sh->s[0]) * (ELEMENTSOF(sh->s) - 1));
-                sh->n--;
-        }
+        sh->s = xrealloc(sh->s, (sh->n + 1) * sizeof *sh->s);
         return sh->s[sh->n++] = term_escaped(s);
 }
 static void shown_strings_done(struct shown_strings *sh) {
         for (size_t i = 0; i < sh->n; i++)
                 free(sh->s[i]);
+        free(sh->s);
 }
 
 void image_info_print(const struct image_info *info, FILE *out) {

@@ -267,22 +267,25 @@ static size_t utf8_sequence(const unsigned char *s, uint32_t *cp) {
         return n;
 }
 
-char *term_escaped(const char *s) {
+/* One pass for term_escaped() and utf8_sanitized(): valid UTF-8 is copied,
+ * an invalid byte becomes \xNN for a terminal or U+FFFD for JSON, and for a
+ * terminal the control characters (C0, DEL, C1) are escaped too. */
+static char *utf8_rewritten(const char *s, bool terminal) {
         if (!s)
                 return NULL;
-        size_t len = strlen(s);
-        char *out = xmalloc(len * 6 + 1), *o = out;
+        char *out = xmalloc(strlen(s) * 6 + 1), *o = out;
         const unsigned char *p = (const unsigned char *)s;
         while (*p) {
                 uint32_t cp = 0;
                 size_t n = utf8_sequence(p, &cp);
-                if (n == 0) {
+                if (n == 0 && !terminal) {
+                        memcpy(o, "\xef\xbf\xbd", 3);   /* U+FFFD */
+                        o += 3;
+                        p++;
+                } else if (n == 0 || (terminal && (cp < 0x20 || cp == 0x7f))) {
                         o += sprintf(o, "\\x%02x", *p);
                         p++;
-                } else if (cp < 0x20 || cp == 0x7f) {
-                        o += sprintf(o, "\\x%02x", (unsigned)cp);
-                        p++;
-                } else if (cp >= 0x80 && cp <= 0x9f) {
+                } else if (terminal && cp >= 0x80 && cp <= 0x9f) {
                         o += sprintf(o, "\\u%04x", (unsigned)cp);
                         p += n;
                 } else {
@@ -295,25 +298,5 @@ char *term_escaped(const char *s) {
         return out;
 }
 
-char *utf8_sanitized(const char *s) {
-        if (!s)
-                return NULL;
-        size_t len = strlen(s);
-        char *out = xmalloc(len * 3 + 1), *o = out;
-        const unsigned char *p = (const unsigned char *)s;
-        while (*p) {
-                uint32_t cp;
-                size_t n = utf8_sequence(p, &cp);
-                if (n == 0) {
-                        memcpy(o, "\xef\xbf\xbd", 3);   /* U+FFFD */
-                        o += 3;
-                        p++;
-                } else {
-                        memcpy(o, p, n);
-                        o += n;
-                        p += n;
-                }
-        }
-        *o = '\0';
-        return out;
-}
+char *term_escaped(const char *s) { return utf8_rewritten(s, true); }
+char *utf8_sanitized(const char *s) { return utf8_rewritten(s, false); }
