@@ -42,7 +42,7 @@ void cfg_warning(struct cfg *c, const char *origin_path, const char *fmt, ...) _
 /* Records a change in build.json (when the build provides the recorder). */
 void cfg_change(struct cfg *c, const char *what, const char *where, const char *origin_path);
 
-/* Path helpers inside the tree (lib/rootpath.h).  The returned host path
+/* Path helpers inside the tree (lib/tree.h).  The returned host path
  * is allocated; NULL with an errno on failure. */
 int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host);
 /* The host path of PATH in the image (which may not exist yet) and its text,

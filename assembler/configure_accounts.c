@@ -13,7 +13,7 @@
 
 #include "configure.h"
 #include "log.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 #define FIRST_SYSTEM_ID 100

@@ -8,7 +8,7 @@
 #include "chroot_run.h"
 #include "configure.h"
 #include "log.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 static int file_owner(struct cfg *c, const struct slw_file *f, uid_t *uid, gid_t *gid) {

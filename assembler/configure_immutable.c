@@ -60,7 +60,7 @@
 #include "configure.h"
 #include "log.h"
 #include "openpgp.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
 #include "chroot_run.h"
 #include "configure.h"
 #include "log.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "spawn.h"
 #include "util.h"
 

@@ -10,7 +10,7 @@
 
 #include "configure.h"
 #include "log.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 int prune_validate(struct cfg *c) {

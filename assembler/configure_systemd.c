@@ -18,7 +18,7 @@
 
 #include "configure.h"
 #include "log.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 static const char *const unit_dirs[] = { "/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system" };

@@ -13,7 +13,7 @@
 
 #include "configure.h"
 #include "log.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 /* "file:line:col: key", so a configure error reads like every other

@@ -3,7 +3,7 @@
  * the typed model (struct slw_profile) with its defaults.  Loading, merging
  * and --set are in profile-load.c; summary output in profile-summary.c. */
 #include "profile-internal.h"
-#include "rootpath.h"
+#include "tree.h"
 #include "util.h"
 
 #include <errno.h>
