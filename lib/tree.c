@@ -558,16 +558,9 @@ int tree_remove_contents(int dir_fd, unsigned *ret_count) {
         return remove_contents_at(dir_fd, st.st_dev, 0, ret_count);
 }
 
-int tree_remove(int root_fd, const char *path, unsigned rm_flags) {
-        _cleanup_close_ int dir_fd = -1;
-        _cleanup_free_ char *name = NULL;
-        int r = tree_resolve(root_fd, path, TREE_NOFOLLOW, &dir_fd, &name, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        if (strcmp(name, ".") == 0)
-                return -EBUSY;  /* the root itself */
+int tree_remove_at(int dir_fd, const char *name, unsigned rm_flags) {
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
+                return -EBUSY;
         struct stat st;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
@@ -583,10 +576,21 @@ int tree_remove(int root_fd, const char *path, unsigned rm_flags) {
         _cleanup_close_ int sub = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0)
                 return -errno;
-        r = tree_remove_contents(sub, NULL);
+        int r = tree_remove_contents(sub, NULL);
         if (r < 0)
                 return r;
         return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+int tree_remove(int root_fd, const char *path, unsigned rm_flags) {
+        _cleanup_close_ int dir_fd = -1;
+        _cleanup_free_ char *name = NULL;
+        int r = tree_resolve(root_fd, path, TREE_NOFOLLOW, &dir_fd, &name, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return tree_remove_at(dir_fd, name, rm_flags);
 }
 
 int tree_chmod(int root_fd, const char *path, mode_t mode) {

@@ -103,6 +103,8 @@ int tree_remove(int root_fd, const char *path, unsigned rm_flags);
  * filesystem (-EXDEV).  *ret_count (optional) gets the entries removed at
  * the top level. */
 int tree_remove_contents(int dir_fd, unsigned *ret_count);
+/* Removes NAME in the directory open at DIR_FD, the same way. */
+int tree_remove_at(int dir_fd, const char *name, unsigned rm_flags);
 /* chmod and lchown of PATH itself (a symlink is not followed; its mode
  * cannot be changed: -ELOOP). */
 int tree_chmod(int root_fd, const char *path, mode_t mode);
