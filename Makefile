@@ -65,6 +65,7 @@ build/san/%.o: %.c $(HDRS)
 
 build/libslipway.a: $(LIB_OBJ)
 	@mkdir -p build
+	@rm -f $@  # a fresh archive: one left from a removed source would still define its symbols
 	ar rcs $@ $^
 
 build/slipway: $(ASM_OBJ) build/libslipway.a

@@ -27,13 +27,18 @@ struct acc_db {
 struct cfg {
         struct build_ctx *ctx;
         const struct slw_profile *p;
-        const char *tree;
+        const char *tree;       /* host path, for external tools only */
+        int tree_fd;            /* the tree's root: every access resolves against it */
         unsigned n_errors;
         char *kver;             /* the installed kernel's version, or NULL */
         struct acc_db acc;
         /* Planned by validation, carried out by apply. */
         bool regenerate_initramfs;
 };
+
+/* The stage's state for CTX (its tree opened); cfg_close releases it. */
+int cfg_open(struct cfg *c, struct build_ctx *ctx);
+void cfg_close(struct cfg *c);
 
 /* Logs "file:line:col: message" for the profile value at origin_path,
  * counts it, returns -EINVAL. */
@@ -42,20 +47,28 @@ void cfg_warning(struct cfg *c, const char *origin_path, const char *fmt, ...) _
 /* Records a change in build.json (when the build provides the recorder). */
 void cfg_change(struct cfg *c, const char *what, const char *where, const char *origin_path);
 
-/* Path helpers inside the tree (lib/tree.h).  The returned host path
- * is allocated; NULL with an errno on failure. */
-int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host);
-/* The host path of PATH in the image (which may not exist yet) and its text,
- * or FALLBACK when it cannot be read.  0, or the (logged) resolve error. */
-int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **ret_host, char **ret_text);
-/* Writes a file atomically (temp + rename) at a host path. */
-int cfg_write_file(const char *host, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
-/* Creates TREE/<path> (a directory inside the tree) and missing parents, 0755. */
-int cfg_mkdir(struct cfg *c, const char *path, mode_t mode, char **ret_host);
-/* Replaces TREE/<linkpath> with a symlink to target. */
+/* Every access to the tree goes through these (lib/tree.h): paths are
+ * inside the tree, resolved against its root fd, so no symlink in the
+ * tree can lead a read or a write out to the host.  Each logs its error. */
+/* The canonical path of PATH inside the tree ("/a/b"); TREE_* flags.  Does not log. */
+int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_canon);
+/* The canonical host path, only for handing to an external tool. */
+int cfg_host_path(struct cfg *c, const char *path, unsigned flags, char **ret_host);
+/* The text of PATH in the image, or FALLBACK when it does not exist.  A
+ * FIFO, directory or oversized file there is an error (logged). */
+int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **ret_text);
+/* A whole file of the image (not logged: callers decide what a missing file means). */
+int cfg_read_file(struct cfg *c, const char *path, char **ret, size_t *ret_len);
+/* Writes PATH atomically (temp + rename in its directory); its directory must exist. */
+int cfg_write_file(struct cfg *c, const char *path, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
+/* Creates directory PATH and missing parents. */
+int cfg_mkdir(struct cfg *c, const char *path, mode_t mode);
+/* Replaces PATH with a symlink to target (creating its directory). */
 int cfg_symlink(struct cfg *c, const char *target, const char *linkpath);
-/* Removes what a glob matches inside the tree (no symlink following in
- * the pattern's directories beyond the root's own resolution). */
+/* Removes PATH itself (a directory with everything below it when RECURSIVE). */
+int cfg_remove(struct cfg *c, const char *path, bool recursive);
+/* Removes what a glob matches inside the tree; symlinks are never
+ * followed below the pattern's fixed directories. */
 int cfg_remove_glob(struct cfg *c, const char *pattern, bool keep_dirs, unsigned *ret_count);
 
 /* Accounts (configure_accounts.c). */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "configure.h"
+#include "fileio.h"
 #include "log.h"
 #include "tree.h"
 #include "util.h"
@@ -23,15 +24,12 @@
 
 static int acc_file_load(struct cfg *c, struct acc_file *f, const char *rel) {
         f->rel = rel;
-        _cleanup_free_ char *host = NULL, *data = NULL;
-        int r = cfg_resolve(c, rel, 0, &host);
+        _cleanup_free_ char *data = NULL;
+        int r = cfg_read_file(c, rel, &data, NULL);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "resolving %s in the tree", rel);
-        r = read_file(host, &data, NULL);
-        if (r < 0)
-                return log_error_errno(r, "reading %s", host);
+                return log_error_errno(r, "reading %s in the tree", rel);
         f->present = true;
         for (char *line = data, *nl; line && *line; line = nl) {
                 nl = strchr(line, '\n');
@@ -273,9 +271,8 @@ int accounts_validate(struct cfg *c) {
                 _cleanup_free_ char *home_alloc = home ? NULL : xasprintf("/home/%s", u->name);
                 const char *shell = u->shell;
                 if (!shell) {
-                        _cleanup_free_ char *bash = NULL;
                         shell = u->system ? "/usr/sbin/nologin"
-                                : cfg_resolve(c, "/bin/bash", 0, &bash) == 0 ? "/bin/bash" : "/bin/sh";
+                                : tree_exists(c->tree_fd, "/bin/bash") ? "/bin/bash" : "/bin/sh";
                 }
                 acc_append(&c->acc.passwd, xasprintf("%s:x:%lld:%lld:%s:%s:%s", u->name, (long long)uid, (long long)gid,
                                                      u->comment ? u->comment : "", home ? home : home_alloc, shell));
@@ -321,16 +318,12 @@ static void member_add(struct acc_file *f, const char *group, const char *user, 
 static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode) {
         if (!f->dirty)
                 return 0;
-        _cleanup_free_ char *host = NULL;
-        int r = cfg_resolve(c, f->rel, ROOTPATH_NONEXISTENT, &host);
-        if (r < 0)
-                return log_error_errno(r, "resolving %s in the tree", f->rel);
         /* Keep the owner and mode Debian gave the file (shadow is root:shadow 0640). */
         struct stat st;
         uid_t uid = 0;
         gid_t gid = 0;
         mode_t mode = default_mode;
-        if (stat(host, &st) == 0) {
+        if (tree_stat(c->tree_fd, f->rel, &st) == 0) {
                 uid = st.st_uid;
                 gid = st.st_gid;
                 mode = st.st_mode & 07777;
@@ -342,49 +335,73 @@ static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode
         char *w = buf;
         for (size_t i = 0; i < f->n_lines; i++)
                 w = stpcpy(stpcpy(w, f->lines[i]), "\n");
-        r = cfg_write_file(host, buf, len, mode, uid, gid);
+        int r = cfg_write_file(c, f->rel, buf, len, mode, uid, gid);
         if (r < 0)
                 return r;
         cfg_change(c, "edited", f->rel, "users");
         return 0;
 }
 
-/* Copies TREE/etc/skel into a new home (regular files, dirs, symlinks). */
-static int copy_skel(const char *from, const char *to, uid_t uid, gid_t gid) {
-        DIR *d = opendir(from);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+/* Copies /etc/skel into a new home (regular files, dirs, symlinks), both
+ * open as directory fds inside the tree: nothing is followed, so a skel
+ * entry that is a symlink is copied as a symlink. */
+#define SKEL_MAX_DEPTH 32
+#define SKEL_FILE_MAX (16 * MiB)
+
+static int copy_skel_at(int from, int to, uid_t uid, gid_t gid, unsigned depth) {
+        if (depth > SKEL_MAX_DEPTH)
+                return -ELOOP;
+        int dfd = fcntl(from, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                close(dfd);
+                return r;
+        }
         struct dirent *de;
         int r = 0;
         while (r == 0 && (de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                _cleanup_free_ char *s = path_join(from, de->d_name), *t = path_join(to, de->d_name);
                 struct stat st;
-                if (lstat(s, &st) < 0)
+                if (fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
-                        if (mkdir(t, st.st_mode & 07777) < 0 && errno != EEXIST)
+                        if (mkdirat(to, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST) {
                                 r = -errno;
-                        else
-                                r = copy_skel(s, t, uid, gid);
+                                break;
+                        }
+                        _cleanup_close_ int sfd = openat(from, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int tfd = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sfd < 0 || tfd < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        r = copy_skel_at(sfd, tfd, uid, gid, depth + 1);
                 } else if (S_ISLNK(st.st_mode)) {
                         char target[4096];
-                        ssize_t k = readlink(s, target, sizeof(target) - 1);
+                        ssize_t k = readlinkat(from, de->d_name, target, sizeof(target) - 1);
                         if (k < 0)
                                 continue;
                         target[k] = '\0';
-                        if (symlink(target, t) < 0 && errno != EEXIST)
+                        if (symlinkat(target, to, de->d_name) < 0 && errno != EEXIST)
                                 r = -errno;
                 } else if (S_ISREG(st.st_mode)) {
-                        _cleanup_free_ char *data = NULL;
-                        size_t len = 0;
-                        r = read_file(s, &data, &len);
-                        if (r == 0)
-                                r = write_file(t, data, len, st.st_mode & 0777);
+                        if ((uint64_t)st.st_size > SKEL_FILE_MAX) {
+                                r = -EFBIG;
+                                break;
+                        }
+                        _cleanup_close_ int sfd = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                        _cleanup_close_ int tfd = openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
+                        if (sfd < 0 || tfd < 0)
+                                r = -errno;
+                        else
+                                r = copy_sparse(sfd, tfd);
                 } else
                         continue;
-                if (r == 0 && lchown(t, uid, gid) < 0)
+                if (r == 0 && fchownat(to, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
                         r = -errno;
         }
         closedir(d);
@@ -422,36 +439,39 @@ static int user_apply(struct cfg *c, const struct slw_user *u) {
         }
 
         bool want_home = home && strcmp(home, "/nonexistent") != 0 && (!u->system || u->home);
-        _cleanup_free_ char *home_host = NULL;
         if (want_home) {
-                r = cfg_resolve(c, home, ROOTPATH_NONEXISTENT, &home_host);
-                if (r < 0)
-                        return log_error_errno(r, "resolving home %s", home);
                 struct stat st;
-                if (lstat(home_host, &st) < 0) {
+                r = tree_lstat(c->tree_fd, home, &st);
+                if (r == -ENOENT) {
                         _cleanup_free_ char *parent = xstrdup(home);
                         *strrchr(parent, '/') = '\0';
-                        if (*parent && (r = cfg_mkdir(c, parent, 0755, NULL)) < 0)
+                        if (*parent && (r = cfg_mkdir(c, parent, 0755)) < 0)
                                 return r;
-                        if (mkdir(home_host, 0700) < 0)
-                                return log_error_errno(-errno, "creating %s", home_host);
-                        _cleanup_free_ char *skel = NULL;
-                        if (cfg_resolve(c, "/etc/skel", 0, &skel) == 0 && (r = copy_skel(skel, home_host, uid, gid)) < 0)
-                                return log_error_errno(r, "copying /etc/skel into %s", home_host);
-                        if (chown(home_host, uid, gid) < 0)
-                                return log_error_errno(-errno, "chown %s", home_host);
+                        _cleanup_close_ int home_fd = -1, skel_fd = -1;
+                        if ((r = tree_mkdir_p(c->tree_fd, home, 0700)) < 0 ||
+                            (home_fd = r = tree_open(c->tree_fd, home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)) < 0)
+                                return log_error_errno(r, "creating home %s in the tree", home);
+                        skel_fd = tree_open(c->tree_fd, "/etc/skel", O_RDONLY | O_DIRECTORY, 0);
+                        if (skel_fd >= 0 && (r = copy_skel_at(skel_fd, home_fd, uid, gid, 0)) < 0)
+                                return log_error_errno(r, "copying /etc/skel into %s", home);
+                        if (fchown(home_fd, uid, gid) < 0 || fchmod(home_fd, 0700) < 0)
+                                return log_error_errno(-errno, "chown %s", home);
                         cfg_change(c, "created home", home, u->origin_path);
-                }
+                } else if (r < 0)
+                        return log_error_errno(r, "resolving home %s in the tree", home);
         }
         if (u->ssh_authorized_keys && u->ssh_authorized_keys[0]) {
                 if (!home)
                         return log_error_errno(-EINVAL, "user %s has no home for SSH keys", u->name);
-                _cleanup_free_ char *sshdir = xasprintf("%s/.ssh", home), *sshhost = NULL, *keyhost = NULL;
-                r = cfg_mkdir(c, sshdir, 0700, &sshhost);
+                _cleanup_free_ char *sshdir = xasprintf("%s/.ssh", home);
+                r = cfg_mkdir(c, sshdir, 0700);
                 if (r < 0)
                         return r;
-                if (chown(sshhost, uid, gid) < 0 || chmod(sshhost, 0700) < 0)
-                        return log_error_errno(-errno, "chown %s", sshhost);
+                _cleanup_close_ int ssh_fd = tree_open(c->tree_fd, sshdir, O_RDONLY | O_DIRECTORY, 0);
+                if (ssh_fd < 0)
+                        return log_error_errno(ssh_fd, "opening %s in the tree", sshdir);
+                if (fchown(ssh_fd, uid, gid) < 0 || fchmod(ssh_fd, 0700) < 0)
+                        return log_error_errno(-errno, "chown %s in the tree", sshdir);
                 size_t len = 0;
                 for (char **k = u->ssh_authorized_keys; *k; k++)
                         len += strlen(*k) + 1;
@@ -459,11 +479,10 @@ static int user_apply(struct cfg *c, const struct slw_user *u) {
                 char *w = buf;
                 for (char **k = u->ssh_authorized_keys; *k; k++)
                         w = stpcpy(stpcpy(w, *k), "\n");
-                keyhost = path_join(sshhost, "authorized_keys");
-                r = cfg_write_file(keyhost, buf, len, 0600, uid, gid);
+                _cleanup_free_ char *where = xasprintf("%s/authorized_keys", sshdir);
+                r = cfg_write_file(c, where, buf, len, 0600, uid, gid);
                 if (r < 0)
                         return r;
-                _cleanup_free_ char *where = xasprintf("%s/authorized_keys", sshdir);
                 cfg_change(c, "wrote SSH authorized keys", where, u->origin_path);
         }
         return 0;

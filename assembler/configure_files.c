@@ -30,15 +30,14 @@ int files_validate(struct cfg *c) {
                                   f->path ? f->path : "");
                         continue;
                 }
-                _cleanup_free_ char *host = NULL;
-                int r = cfg_resolve(c, f->path, ROOTPATH_NONEXISTENT | ROOTPATH_REFUSE_ESCAPE, &host);
+                int r = cfg_resolve(c, f->path, TREE_NONEXISTENT | TREE_REFUSE_ESCAPE, NULL);
                 if (r < 0) {
                         cfg_error(c, f->origin_path, "file path '%s' does not resolve inside the image: %s", f->path,
                                   r == -EXDEV ? "a symlink climbs above the root" : strerror(-r));
                         continue;
                 }
                 struct stat st;
-                if (stat(host, &st) == 0 && S_ISDIR(st.st_mode))
+                if (tree_stat(c->tree_fd, f->path, &st) == 0 && S_ISDIR(st.st_mode))
                         cfg_error(c, f->origin_path, "file path '%s' is a directory in the image", f->path);
                 if (!!f->content == !!f->source)
                         cfg_error(c, f->origin_path, "file '%s' needs exactly one of content or source", f->path);
@@ -62,13 +61,13 @@ int files_apply(struct cfg *c) {
                 int r = file_owner(c, f, &uid, &gid);
                 if (r < 0)
                         return r;
-                _cleanup_free_ char *dir = xstrdup(f->path), *host = NULL, *data = NULL;
+                _cleanup_free_ char *dir = xstrdup(f->path), *data = NULL;
                 *strrchr(dir, '/') = '\0';
-                if (*dir && (r = cfg_mkdir(c, dir, 0755, NULL)) < 0)
+                if (*dir && (r = cfg_mkdir(c, dir, 0755)) < 0)
                         return r;
-                r = cfg_resolve(c, f->path, ROOTPATH_NONEXISTENT | ROOTPATH_REFUSE_ESCAPE, &host);
+                r = cfg_resolve(c, f->path, TREE_NONEXISTENT | TREE_REFUSE_ESCAPE, NULL);
                 if (r < 0)
-                        return log_error_errno(r, "resolving %s", f->path);
+                        return log_error_errno(r, "resolving %s in the tree", f->path);
                 size_t len;
                 if (f->source) {
                         r = read_file(f->source, &data, &len);
@@ -78,7 +77,7 @@ int files_apply(struct cfg *c) {
                         data = xstrdup(f->content);
                         len = strlen(data);
                 }
-                r = cfg_write_file(host, data, len, f->mode ? f->mode : 0644, uid, gid);
+                r = cfg_write_file(c, f->path, data, len, f->mode ? f->mode : 0644, uid, gid);
                 if (r < 0)
                         return r;
                 cfg_change(c, "wrote file", f->path, f->origin_path);
@@ -114,17 +113,16 @@ int system_settings_validate(struct cfg *c) {
                 cfg_error(c, "hostname", "'%s' is not a valid host name (RFC 1123 labels of letters, digits, '-')", p->hostname);
         if (p->locale && !is_c_locale(p->locale)) {
                 /* Other locales must be generated; the tree needs locale-gen. */
-                _cleanup_free_ char *lg = NULL;
-                if (strpbrk(p->locale, "/\n ") || cfg_resolve(c, "/usr/sbin/locale-gen", 0, &lg) < 0)
+                if (strpbrk(p->locale, "/\n ") || !tree_exists(c->tree_fd, "/usr/sbin/locale-gen"))
                         cfg_error(c, "locale", "locale '%s' needs the 'locales' package in the image (only C.UTF-8 is built in)",
                                   p->locale);
         }
         if (p->timezone) {
-                _cleanup_free_ char *rel = xasprintf("/usr/share/zoneinfo/%s", p->timezone), *host = NULL;
+                _cleanup_free_ char *rel = xasprintf("/usr/share/zoneinfo/%s", p->timezone);
                 struct stat st;
                 if (p->timezone[0] == '/' || !root_path_is_clean(rel))
                         cfg_error(c, "timezone", "'%s' is not a time zone name like Europe/Paris", p->timezone);
-                else if (cfg_resolve(c, rel, 0, &host) < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+                else if (tree_stat(c->tree_fd, rel, &st) < 0 || !S_ISREG(st.st_mode))
                         cfg_error(c, "timezone", "time zone '%s' is not in the image (%s; is tzdata installed?)", p->timezone, rel);
         }
         for (char **a = p->kernel.cmdline; a && *a; a++)
@@ -135,9 +133,8 @@ int system_settings_validate(struct cfg *c) {
 
 /* Replaces or adds the "127.0.1.1 NAME" line Debian's installer writes. */
 static int hosts_apply(struct cfg *c, const char *hostname) {
-        _cleanup_free_ char *host = NULL, *data = NULL;
-        int r = cfg_read_text(c, "/etc/hosts", "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n",
-                              &host, &data);
+        _cleanup_free_ char *data = NULL;
+        int r = cfg_read_text(c, "/etc/hosts", "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n", &data);
         if (r < 0)
                 return r;
         const char *short_name = hostname;
@@ -173,19 +170,16 @@ static int hosts_apply(struct cfg *c, const char *hostname) {
         }
         if (!done)
                 len += (size_t)sprintf(out + len, "%s\n", entry);
-        return cfg_write_file(host, out, len, 0644, 0, 0);
+        return cfg_write_file(c, "/etc/hosts", out, len, 0644, 0, 0);
 }
 
 static int write_tree_file(struct cfg *c, const char *rel, const char *data) {
-        _cleanup_free_ char *dir = xstrdup(rel), *host = NULL;
+        _cleanup_free_ char *dir = xstrdup(rel);
         *strrchr(dir, '/') = '\0';
         int r;
-        if (*dir && (r = cfg_mkdir(c, dir, 0755, NULL)) < 0)
+        if (*dir && (r = cfg_mkdir(c, dir, 0755)) < 0)
                 return r;
-        r = cfg_resolve(c, rel, ROOTPATH_NONEXISTENT, &host);
-        if (r < 0)
-                return log_error_errno(r, "resolving %s", rel);
-        return cfg_write_file(host, data, strlen(data), 0644, 0, 0);
+        return cfg_write_file(c, rel, data, strlen(data), 0644, 0, 0);
 }
 
 int system_settings_apply(struct cfg *c) {
@@ -274,7 +268,7 @@ int fstab_apply(struct cfg *c) {
                 else
                         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s vfat umask=0077 0 2\n",
                                                 plan->parts[plan->esp_index].fs_uuid, esp_dir);
-                if ((r = cfg_mkdir(c, esp_dir, 0755, NULL)) < 0)
+                if ((r = cfg_mkdir(c, esp_dir, 0755)) < 0)
                         return r;
         }
         for (size_t i = 0; i < plan->n_parts && len < sizeof(buf) - 256; i++) {
@@ -291,14 +285,10 @@ int fstab_apply(struct cfg *c) {
                 else
                         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "UUID=%s %s %s defaults 0 2\n", pp->fs_uuid,
                                                 pp->spec->mountpoint, fs_name(pp->spec->fs));
-                if ((r = cfg_mkdir(c, pp->spec->mountpoint, 0755, NULL)) < 0)
+                if ((r = cfg_mkdir(c, pp->spec->mountpoint, 0755)) < 0)
                         return r;
         }
-        _cleanup_free_ char *host = NULL;
-        r = cfg_resolve(c, "/etc/fstab", ROOTPATH_NONEXISTENT, &host);
-        if (r < 0)
-                return log_error_errno(r, "resolving /etc/fstab");
-        r = cfg_write_file(host, buf, len, 0644, 0, 0);
+        r = cfg_write_file(c, "/etc/fstab", buf, len, 0644, 0, 0);
         if (r < 0)
                 return r;
         cfg_change(c, "fstab by UUID", "/etc/fstab", "disk.partitions");

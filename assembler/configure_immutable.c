@@ -68,8 +68,8 @@
 
 static int write_os_release(struct cfg *c) {
         const struct slw_profile *p = c->p;
-        _cleanup_free_ char *host = NULL, *old = NULL;
-        int r = cfg_read_text(c, "/usr/lib/os-release", "", &host, &old);
+        _cleanup_free_ char *old = NULL;
+        int r = cfg_read_text(c, "/usr/lib/os-release", "", &old);
         if (r < 0)
                 return r;
         size_t cap = strlen(old) + strlen(p->name) + strlen(p->version) + 64, len = 0;
@@ -84,7 +84,7 @@ static int write_os_release(struct cfg *c) {
                 len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
         }
         len += (size_t)snprintf(out + len, cap - len, "IMAGE_ID=%s\nIMAGE_VERSION=%s\n", p->name, p->version);
-        if ((r = cfg_write_file(host, out, len, 0644, 0, 0)) < 0)
+        if ((r = cfg_write_file(c, "/usr/lib/os-release", out, len, 0644, 0, 0)) < 0)
                 return r;
         cfg_change(c, "IMAGE_ID and IMAGE_VERSION for systemd-sysupdate", "/usr/lib/os-release", "immutable.enabled");
         return 0;
@@ -193,13 +193,12 @@ static int write_etc_overlay_module(struct cfg *c) {
                 { "slipway-etc-overlay-dirs.service", dirs_service, 0644 },
                 { "sysroot-etc.mount", etc_mount, 0644 },
         };
-        _cleanup_free_ char *dir = NULL;
-        int r = cfg_mkdir(c, IMMUTABLE_ETC_DRACUT_MODULE, 0755, &dir);
+        int r = cfg_mkdir(c, IMMUTABLE_ETC_DRACUT_MODULE, 0755);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *path = path_join(dir, files[i].name);
-                if ((r = cfg_write_file(path, files[i].data, strlen(files[i].data), files[i].mode, 0, 0)) < 0)
+                _cleanup_free_ char *path = path_join(IMMUTABLE_ETC_DRACUT_MODULE, files[i].name);
+                if ((r = cfg_write_file(c, path, files[i].data, strlen(files[i].data), files[i].mode, 0, 0)) < 0)
                         return r;
         }
         cfg_change(c, "dracut module: /var and the persistent /etc overlay mounted in the initrd", IMMUTABLE_ETC_DRACUT_MODULE,
@@ -211,8 +210,8 @@ static int write_etc_overlay_module(struct cfg *c) {
  * with, and gpg, which it runs to do so. */
 static int write_import_pubring(struct cfg *c) {
         const struct slw_profile *p = c->ctx->profile;
-        _cleanup_free_ char *gpg = NULL;
-        if (cfg_resolve(c, "/usr/bin/gpg", ROOTPATH_NONEXISTENT, &gpg) < 0 || access(gpg, X_OK) < 0)
+        struct stat st;
+        if (tree_stat(c->tree_fd, "/usr/bin/gpg", &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
                 return log_error_errno(-ENOENT, "configure: immutable.signing-key: the image has no /usr/bin/gpg (package "
                                        "gpg), which systemd-sysupdate runs to check SHA256SUMS.gpg");
         _cleanup_free_ char *ring = NULL;
@@ -220,11 +219,9 @@ static int write_import_pubring(struct cfg *c) {
         int r = openpgp_public_keyring(p->immutable.signing_key, &ring, &len);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = NULL;
-        if ((r = cfg_mkdir(c, "/usr/lib/systemd", 0755, &dir)) < 0)
+        if ((r = cfg_mkdir(c, "/usr/lib/systemd", 0755)) < 0)
                 return r;
-        _cleanup_free_ char *path = path_join(dir, "import-pubring.gpg");
-        if ((r = cfg_write_file(path, ring, len, 0644, 0, 0)) < 0)
+        if ((r = cfg_write_file(c, "/usr/lib/systemd/import-pubring.gpg", ring, len, 0644, 0, 0)) < 0)
                 return r;
         cfg_change(c, "the public key that signs SHA256SUMS (SHA256SUMS.gpg)", "/usr/lib/systemd/import-pubring.gpg",
                    "immutable.signing-key");
@@ -254,11 +251,9 @@ int immutable_apply(struct cfg *c) {
                                          "[Partition]\n"
                                          "Type=var\n"
                                          "Label=var\n";
-        _cleanup_free_ char *repart_dir = NULL;
-        if ((r = cfg_mkdir(c, "/usr/lib/repart.d", 0755, &repart_dir)) < 0)
+        if ((r = cfg_mkdir(c, "/usr/lib/repart.d", 0755)) < 0)
                 return r;
-        _cleanup_free_ char *repart_file = path_join(repart_dir, "50-var.conf");
-        if ((r = cfg_write_file(repart_file, repart_var, strlen(repart_var), 0644, 0, 0)) < 0)
+        if ((r = cfg_write_file(c, "/usr/lib/repart.d/50-var.conf", repart_var, strlen(repart_var), 0644, 0, 0)) < 0)
                 return r;
         cfg_change(c, "systemd-repart: grow /var into free space", "/usr/lib/repart.d/50-var.conf", "immutable.enabled");
 
@@ -313,8 +308,7 @@ int immutable_apply(struct cfg *c) {
         const struct transfer *transfers = sb ? uki : type1;
         const char *const *names = sb ? uki_names : type1_names;
         size_t n_transfers = sb ? ELEMENTSOF(uki) : ELEMENTSOF(type1);
-        _cleanup_free_ char *dir = NULL;
-        if ((r = cfg_mkdir(c, "/usr/lib/sysupdate.d", 0755, &dir)) < 0)
+        if ((r = cfg_mkdir(c, "/usr/lib/sysupdate.d", 0755)) < 0)
                 return r;
         for (size_t i = 0; i < n_transfers; i++) {
                 const struct transfer *t = &transfers[i];
@@ -336,8 +330,8 @@ int immutable_apply(struct cfg *c) {
                                                               : "",
                                                       url ? "url-file" : "regular-file", src, p->name, t->source_suffix, target);
                 _cleanup_free_ char *fname = xasprintf("%s-%s-%s.transfer", t->id, p->name, names[i]);
-                _cleanup_free_ char *path = path_join(dir, fname), *rel = xasprintf("/usr/lib/sysupdate.d/%s", fname);
-                if ((r = cfg_write_file(path, body, strlen(body), 0644, 0, 0)) < 0)
+                _cleanup_free_ char *rel = xasprintf("/usr/lib/sysupdate.d/%s", fname);
+                if ((r = cfg_write_file(c, rel, body, strlen(body), 0644, 0, 0)) < 0)
                         return r;
                 cfg_change(c, "systemd-sysupdate transfer", rel, "immutable.update-source");
         }

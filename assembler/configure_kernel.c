@@ -3,6 +3,7 @@
  * initramfs module list and its regeneration inside the image. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <fnmatch.h>
 #include <string.h>
@@ -11,24 +12,22 @@
 
 #include "chroot_run.h"
 #include "configure.h"
+#include "derive.h"
 #include "log.h"
 #include "tree.h"
 #include "spawn.h"
 #include "util.h"
 
 int kernel_find_version(struct cfg *c) {
-        _cleanup_free_ char *host = NULL;
-        if (cfg_resolve(c, "/lib/modules", 0, &host) < 0)
-                return 0;
-        DIR *d = opendir(host);
-        if (!d)
+        DIR *d = NULL;
+        if (tree_opendir(c->tree_fd, "/lib/modules", &d) < 0)
                 return 0;
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
-                _cleanup_free_ char *dep = xasprintf("%s/%s/modules.dep", host, de->d_name);
-                if (access(dep, F_OK) < 0)
+                _cleanup_free_ char *dep = xasprintf("/lib/modules/%s/modules.dep", de->d_name);
+                if (!tree_exists(c->tree_fd, dep))
                         continue;
                 /* Several kernels: the newest one is what the bootloader boots. */
                 if (!c->kver || strverscmp(de->d_name, c->kver) > 0) {
@@ -61,11 +60,8 @@ static char *normalize(const char *name) {
 }
 
 static int read_modfile(struct cfg *c, const char *file, char **ret) {
-        _cleanup_free_ char *rel = xasprintf("/lib/modules/%s/%s", c->kver, file), *host = NULL;
-        int r = cfg_resolve(c, rel, 0, &host);
-        if (r < 0)
-                return r;
-        return read_file(host, ret, NULL);
+        _cleanup_free_ char *rel = xasprintf("/lib/modules/%s/%s", c->kver, file);
+        return cfg_read_file(c, rel, ret, NULL);
 }
 
 int kernel_module_state(struct cfg *c, const char *name) {
@@ -103,8 +99,7 @@ static bool module_allowed(struct cfg *c, const char *relpath /* below kernel/ *
 }
 
 static bool tree_has(struct cfg *c, const char *path) {
-        _cleanup_free_ char *host = NULL;
-        return cfg_resolve(c, path, 0, &host) == 0;
+        return tree_exists(c->tree_fd, path);
 }
 
 /* 1: initramfs-tools, 2: dracut, 0: neither (config and program both needed). */
@@ -156,11 +151,10 @@ int kernel_validate(struct cfg *c) {
         if (p->immutable.enabled && !c->kver)
                 return cfg_error(c, "immutable.enabled", "the image has no kernel (no /lib/modules/<version>/modules.dep)");
         if (p->immutable.enabled) {
-                _cleanup_free_ char *dracut = NULL, *veritysetup = NULL;
-                if (cfg_resolve(c, "/usr/lib/dracut/modules.d/01systemd-veritysetup", 0, &dracut) < 0)
+                if (!tree_has(c, "/usr/lib/dracut/modules.d/01systemd-veritysetup"))
                         return cfg_error(c, "immutable.enabled", "an immutable image needs dracut in the image (packages.install: "
                                          "dracut; initramfs-tools cannot open a dm-verity root)");
-                if (cfg_resolve(c, "/usr/lib/systemd/system-generators/systemd-veritysetup-generator", 0, &veritysetup) < 0)
+                if (!tree_has(c, "/usr/lib/systemd/system-generators/systemd-veritysetup-generator"))
                         return cfg_error(c, "immutable.enabled", "an immutable image needs systemd-veritysetup-generator in the "
                                          "image (packages.install: systemd-cryptsetup)");
         }
@@ -170,8 +164,8 @@ int kernel_validate(struct cfg *c) {
          * one keeps having none.  Whether the image can do it is checked
          * here, before anything is written. */
         if (c->kver) {
-                _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *initrd = NULL;
-                bool have_initrd = cfg_resolve(c, initrd_rel, 0, &initrd) == 0;
+                _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver);
+                bool have_initrd = tree_has(c, initrd_rel);
                 c->regenerate_initramfs = have_modules || p->immutable.enabled || (p->prune.kernel_modules && have_initrd);
                 if (c->regenerate_initramfs && initramfs_kind(c) == 0)
                         cfg_error(c, have_modules ? "kernel.initramfs-modules" : "prune.kernel-modules",
@@ -253,17 +247,51 @@ static void keep_softdeps(struct cfg *c, struct dep_entry *e, size_t n) {
         }
 }
 
+/* Removes the empty directories below the directory open at DIR_FD (not
+ * it), depth first; never follows a symlink. */
+static int remove_empty_dirs_at(int dir_fd, unsigned depth) {
+        if (depth > 64)
+                return -ELOOP;
+        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                struct stat st;
+                if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                _cleanup_close_ int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0) {
+                        r = -errno;
+                        break;
+                }
+                if ((r = remove_empty_dirs_at(sub, depth + 1)) < 0)
+                        break;
+                /* Fails with ENOTEMPTY where something is left: fine. */
+                (void)unlinkat(dir_fd, de->d_name, AT_REMOVEDIR);
+        }
+        closedir(d);
+        return r;
+}
+
 /* Removes modules outside the allow-list, keeping what the kept ones and
  * the initramfs list depend on (modules.dep), then runs the image's depmod. */
 int kernel_prune_modules(struct cfg *c) {
         if (!c->p->prune.kernel_modules || !c->kver)
                 return 0;
-        _cleanup_free_ char *dep = NULL, *moddir_rel = xasprintf("/lib/modules/%s", c->kver), *moddir = NULL;
+        _cleanup_free_ char *dep = NULL, *moddir_rel = xasprintf("/lib/modules/%s", c->kver);
         int r = read_modfile(c, "modules.dep", &dep);
         if (r < 0)
                 return log_error_errno(r, "reading modules.dep of %s", c->kver);
-        if ((r = cfg_resolve(c, moddir_rel, 0, &moddir)) < 0)
-                return log_error_errno(r, "resolving %s", moddir_rel);
 
         struct dep_entry *e = NULL;
         size_t n = 0;
@@ -292,9 +320,16 @@ int kernel_prune_modules(struct cfg *c) {
                         kept++;
                         continue;
                 }
-                _cleanup_free_ char *p = path_join(moddir, e[i].path);
-                if (unlink(p) < 0 && errno != ENOENT) {
-                        r = log_error_errno(-errno, "removing %s", p);
+                /* modules.dep is the tree's text: only plain relative
+                 * paths below the module directory are removed. */
+                _cleanup_free_ char *p = xasprintf("%s/%s", moddir_rel, e[i].path);
+                if (!root_path_is_clean(p) || e[i].path[0] == '/') {
+                        cfg_warning(c, "prune.kernel-modules", "modules.dep lists '%s', not a path below %s; left alone",
+                                    e[i].path, moddir_rel);
+                        continue;
+                }
+                if ((r = tree_remove(c->tree_fd, p, 0)) < 0) {
+                        log_error_errno(r, "removing %s in the tree", p);
                         break;
                 }
                 removed++;
@@ -307,18 +342,16 @@ int kernel_prune_modules(struct cfg *c) {
         if (r < 0)
                 return r;
         /* Empty directories left behind: rmdir fails on non-empty ones. */
-        _cleanup_free_ char *kdir = path_join(moddir, "kernel");
-        char *argv_find[] = { (char *)"find", kdir, (char *)"-mindepth", (char *)"1", (char *)"-type", (char *)"d",
-                              (char *)"-empty", (char *)"-delete", NULL };
-        if ((r = run_command(argv_find, NULL)) < 0)
-                return r;
+        _cleanup_free_ char *kdir_rel = xasprintf("%s/kernel", moddir_rel);
+        _cleanup_close_ int kdir = tree_open(c->tree_fd, kdir_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (kdir >= 0 && (r = remove_empty_dirs_at(kdir, 0)) < 0)
+                return log_error_errno(r, "removing empty directories below %s", kdir_rel);
         log_info("configure: kernel modules: kept %u, removed %u", kept, removed);
         _cleanup_free_ char *what = xasprintf("pruned %u kernel modules, kept %u", removed, kept);
         cfg_change(c, what, moddir_rel, "prune.kernel-modules");
 
         /* The image's own depmod (the host may have none, or another kmod). */
-        _cleanup_free_ char *depmod = NULL;
-        if (cfg_resolve(c, "/usr/sbin/depmod", 0, &depmod) < 0 && cfg_resolve(c, "/sbin/depmod", 0, &depmod) < 0) {
+        if (!tree_has(c, "/usr/sbin/depmod") && !tree_has(c, "/sbin/depmod")) {
                 log_warning("configure: the image has no depmod; modules.dep of %s still lists the pruned modules", c->kver);
                 return 0;
         }
@@ -333,8 +366,8 @@ static int initramfs_config(struct cfg *c) {
         /* an immutable image's initramfs is dracut's (checked in kernel_validate) */
         int r, kind = c->p->immutable.enabled ? 2 : initramfs_kind(c);
         if (kind == 1) {
-                _cleanup_free_ char *file = NULL, *data = NULL;
-                if ((r = cfg_read_text(c, "/etc/initramfs-tools/modules", "", &file, &data)) < 0)
+                _cleanup_free_ char *data = NULL;
+                if ((r = cfg_read_text(c, "/etc/initramfs-tools/modules", "", &data)) < 0)
                         return r;
                 size_t len = strlen(data), cap = len + 128;
                 for (char **m = mods; m && *m; m++)
@@ -361,7 +394,7 @@ static int initramfs_config(struct cfg *c) {
                         }
                         len += (size_t)sprintf(out + len, "%s\n", *m);
                 }
-                r = header ? cfg_write_file(file, out, len, 0644, 0, 0) : 0;
+                r = header ? cfg_write_file(c, "/etc/initramfs-tools/modules", out, len, 0644, 0, 0) : 0;
                 free(out);
                 if (r < 0)
                         return r;
@@ -397,11 +430,9 @@ static int initramfs_config(struct cfg *c) {
                         free(buf);
                         buf = nb;
                 }
-                _cleanup_free_ char *dir = NULL, *file = NULL;
-                if ((r = cfg_mkdir(c, "/etc/dracut.conf.d", 0755, &dir)) < 0)
+                if ((r = cfg_mkdir(c, "/etc/dracut.conf.d", 0755)) < 0)
                         return r;
-                file = path_join(dir, "50-slipway.conf");
-                if ((r = cfg_write_file(file, buf, strlen(buf), 0644, 0, 0)) < 0)
+                if ((r = cfg_write_file(c, "/etc/dracut.conf.d/50-slipway.conf", buf, strlen(buf), 0644, 0, 0)) < 0)
                         return r;
                 cfg_change(c, "initramfs modules", "/etc/dracut.conf.d/50-slipway.conf", "kernel.initramfs-modules");
                 return 2;
@@ -409,23 +440,27 @@ static int initramfs_config(struct cfg *c) {
         return log_error_errno(-ENOENT, "the image has neither initramfs-tools nor dracut");
 }
 
-/* Adds a file's path and content to a running text that is hashed. */
-static void hash_tree(const char *host, const char *rel, char **acc, size_t *len) {
+/* Adds the paths, modes and contents below directory REL of the tree to a
+ * running text that is hashed (in strcmp order; symlinks by mode only). */
+static void hash_tree(struct cfg *c, const char *rel, unsigned depth, char **acc, size_t *len) {
         char **names = NULL;
-        if (dir_entries_sorted(host, &names) < 0)
+        if (depth > 64 || tree_dir_entries_sorted(c->tree_fd, rel, &names) < 0)
                 return;
         for (char **n = names; n && *n; n++) {
-                _cleanup_free_ char *h = path_join(host, *n), *r = xasprintf("%s/%s", rel, *n);
+                _cleanup_free_ char *r = xasprintf("%s/%s", rel, *n);
                 struct stat st;
-                if (lstat(h, &st) < 0)
+                if (tree_lstat(c->tree_fd, r, &st) < 0)
                         continue;
                 char sum[65] = "";
                 if (S_ISDIR(st.st_mode)) {
-                        hash_tree(h, r, acc, len);
+                        hash_tree(c, r, depth + 1, acc, len);
                         continue;
                 }
-                if (S_ISREG(st.st_mode))
-                        sha256_file_hex(h, sum);
+                if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int fd = tree_open(c->tree_fd, r, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+                        if (fd >= 0)
+                                (void)sha256_fd_hex(fd, sum);
+                }
                 _cleanup_free_ char *line = xasprintf("%s %o %s\n", r, (unsigned)st.st_mode, sum);
                 size_t l = strlen(line);
                 *acc = xrealloc(*acc, *len + l + 1);
@@ -448,9 +483,8 @@ static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
         size_t len = strlen(acc);
         const char *dirs[] = { "/etc/initramfs-tools", "/etc/dracut.conf.d", "/usr/share/initramfs-tools", IMMUTABLE_ETC_DRACUT_MODULE };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_free_ char *h = NULL;
-                if (cfg_resolve(c, dirs[i], 0, &h) == 0)
-                        hash_tree(h, dirs[i], &acc, &len);
+                if (tree_has(c, dirs[i]))
+                        hash_tree(c, dirs[i], 0, &acc, &len);
         }
         _cleanup_free_ char *dep = NULL, *builtin = NULL;
         if (read_modfile(c, "modules.dep", &dep) == 0) {
@@ -463,6 +497,21 @@ static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
         }
         sha256_hex(acc, len, out);
         free(acc);
+}
+
+/* An initramfs is read whole (to cache it or to put a cached one back);
+ * one beyond this is not a generator's output. */
+#define INITRD_MAX (1 * GiB)
+
+/* Writes a cache file atomically (temp + rename), owned by the builder. */
+static int write_cache_file(const char *path, const char *data, size_t len, mode_t mode) {
+        _cleanup_free_ char *tmp = xasprintf("%s.slipway-tmp-%d", path, (int)getpid());
+        int r = write_file(tmp, data, len, mode);
+        if (r == 0 && (chmod(tmp, mode) < 0 || rename(tmp, path) < 0))
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
 }
 
 /* build.json "initramfs": {cache: hit|miss, key}, next to "rootfs". */
@@ -484,10 +533,8 @@ int kernel_apply_initramfs(struct cfg *c) {
 
         char hash[65];
         initramfs_inputs_hash(c, hash);
-        _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *initrd = NULL, *cached = NULL;
-        int r = cfg_resolve(c, initrd_rel, ROOTPATH_NONEXISTENT, &initrd);
-        if (r < 0)
-                return log_error_errno(r, "resolving %s", initrd_rel);
+        _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *cached = NULL;
+        int r;
         if (c->ctx->cache_dir) {
                 cached = xasprintf("%s/initramfs/%s", c->ctx->cache_dir, hash);
                 _cleanup_free_ char *data = NULL;
@@ -495,7 +542,7 @@ int kernel_apply_initramfs(struct cfg *c) {
                 struct stat st;
                 if (stat(cached, &st) == 0 && read_file(cached, &data, &len) == 0) {
                         /* the mode the generator gave it, kept in the cache */
-                        if ((r = cfg_write_file(initrd, data, len, st.st_mode & 07777, 0, 0)) < 0)
+                        if ((r = cfg_write_file(c, initrd_rel, data, len, st.st_mode & 07777, 0, 0)) < 0)
                                 return r;
                         log_info("configure: initramfs inputs unchanged (%.12s), reused the cached one", hash);
                         cfg_change(c, "initramfs (cached)", initrd_rel, "kernel.initramfs-modules");
@@ -521,8 +568,11 @@ int kernel_apply_initramfs(struct cfg *c) {
                 _cleanup_free_ char *dir = xasprintf("%s/initramfs", c->ctx->cache_dir), *data = NULL;
                 size_t len;
                 struct stat st;
-                if (mkdir_p(dir, 0755) == 0 && stat(initrd, &st) == 0 && read_file(initrd, &data, &len) == 0 &&
-                    cfg_write_file(cached, data, len, st.st_mode & 07777, getuid(), getgid()) < 0)
+                /* The cache is the host's own directory (write_cache_file);
+                 * the initrd is read from the tree like any of its files. */
+                if (mkdir_p(dir, 0755) == 0 && tree_stat(c->tree_fd, initrd_rel, &st) == 0 &&
+                    tree_read_file(c->tree_fd, initrd_rel, INITRD_MAX, &data, &len) == 0 &&
+                    write_cache_file(cached, data, len, st.st_mode & 07777) < 0)
                         log_warning("configure: could not cache the initramfs in %s", dir);
         }
         return 0;

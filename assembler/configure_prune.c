@@ -3,6 +3,7 @@
  * and generalize (the image must look like it never booted). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,35 +31,53 @@ int prune_validate(struct cfg *c) {
         return 0;
 }
 
+/* Directory walks below are on fds of the tree (lib/tree.h): entries are
+ * examined with AT_SYMLINK_NOFOLLOW and directories opened O_NOFOLLOW, so a
+ * symlink in /usr/share/doc or /var/log is itself removed or left alone and
+ * never leads out of the image.  Nesting deeper than this is refused. */
+#define PRUNE_MAX_DEPTH 256
+
+static DIR *opendir_at(int dir_fd, const char *name) {
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        DIR *d = fdopendir(fd);
+        if (!d)
+                close(fd);
+        return d;
+}
+
 /* Removes everything below /usr/share/doc but the copyright files (the
  * licences must stay with the binaries), then empty directories. */
-static int prune_docs_dir(const char *dir, unsigned *count) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+static int prune_docs_at(DIR *d, unsigned depth, unsigned *count) {
+        if (depth > PRUNE_MAX_DEPTH)
+                return -ELOOP;
+        int dfd = dirfd(d);
         struct dirent *de;
         int r = 0;
         while (r == 0 && (de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name);
                 struct stat st;
-                if (lstat(p, &st) < 0)
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
-                        r = prune_docs_dir(p, count);
-                        if (r == 0 && rmdir(p) == 0)
+                        DIR *sub = opendir_at(dfd, de->d_name);
+                        if (!sub)
+                                return -errno;
+                        r = prune_docs_at(sub, depth + 1, count);
+                        closedir(sub);
+                        if (r == 0 && unlinkat(dfd, de->d_name, AT_REMOVEDIR) == 0)
                                 (*count)++;
                         continue;
                 }
                 if (strcmp(de->d_name, "copyright") == 0)
                         continue;
-                if (unlink(p) < 0)
+                if (unlinkat(dfd, de->d_name, 0) < 0)
                         r = -errno;
                 else
                         (*count)++;
         }
-        closedir(d);
         return r;
 }
 
@@ -82,11 +101,8 @@ static bool locale_kept(struct cfg *c, const char *name) {
 static int prune_locales(struct cfg *c, unsigned *count) {
         const char *dirs[] = { "/usr/share/locale", "/usr/lib/locale" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_free_ char *host = NULL;
-                if (cfg_resolve(c, dirs[i], 0, &host) < 0)
-                        continue;
-                DIR *d = opendir(host);
-                if (!d)
+                DIR *d = NULL;
+                if (tree_opendir(c->tree_fd, dirs[i], &d) < 0)
                         continue;
                 struct dirent *de;
                 int r = 0;
@@ -95,8 +111,7 @@ static int prune_locales(struct cfg *c, unsigned *count) {
                                 continue;
                         if (strcmp(de->d_name, "locale-archive") == 0 && c->p->prune.keep_locales && c->p->prune.keep_locales[0])
                                 continue;
-                        _cleanup_free_ char *p = path_join(host, de->d_name);
-                        r = rm_rf(p);
+                        r = tree_remove_at(dirfd(d), de->d_name, TREE_RM_DIR);
                         if (r == 0)
                                 (*count)++;
                 }
@@ -112,9 +127,13 @@ int prune_apply(struct cfg *c) {
         int r;
         if (p->prune.docs) {
                 unsigned n = 0;
-                _cleanup_free_ char *doc = NULL;
-                if (cfg_resolve(c, "/usr/share/doc", 0, &doc) == 0 && (r = prune_docs_dir(doc, &n)) < 0)
-                        return log_error_errno(r, "pruning /usr/share/doc");
+                DIR *doc = NULL;
+                if (tree_opendir(c->tree_fd, "/usr/share/doc", &doc) == 0) {
+                        r = prune_docs_at(doc, 0, &n);
+                        closedir(doc);
+                        if (r < 0)
+                                return log_error_errno(r, "pruning /usr/share/doc");
+                }
                 if ((r = cfg_remove_glob(c, "/usr/share/man/*", false, &n)) < 0 || (r = cfg_remove_glob(c, "/usr/share/info/*", false, &n)) < 0)
                         return r;
                 _cleanup_free_ char *what = xasprintf("pruned docs (%u entries)", n);
@@ -145,32 +164,38 @@ int prune_apply(struct cfg *c) {
 
 /* Empties every regular file below a directory (logs: truncate, keep the
  * file and its owner so daemons that append find it). */
-static int remove_files_below(const char *dir, unsigned *count) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+static int remove_files_at(DIR *d, unsigned depth, unsigned *count) {
+        if (depth > PRUNE_MAX_DEPTH)
+                return -ELOOP;
+        int dfd = dirfd(d);
         struct dirent *de;
         int r = 0;
         while (r == 0 && (de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                _cleanup_free_ char *p = path_join(dir, de->d_name);
                 struct stat st;
-                if (lstat(p, &st) < 0)
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
-                        r = remove_files_below(p, count);
+                        DIR *sub = opendir_at(dfd, de->d_name);
+                        if (!sub)
+                                return -errno;
+                        r = remove_files_at(sub, depth + 1, count);
+                        closedir(sub);
                 } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
                         /* Rotated logs go; live logs are emptied. */
                         if (endswith(de->d_name, ".gz") || endswith(de->d_name, ".xz") || endswith(de->d_name, ".zst") ||
                             endswith(de->d_name, ".old") || strpbrk(de->d_name + strlen(de->d_name) - 2, "0123456789"))
-                                r = unlink(p) < 0 ? -errno : 0;
-                        else
-                                r = truncate(p, 0) < 0 ? -errno : 0;
+                                r = unlinkat(dfd, de->d_name, 0) < 0 ? -errno : 0;
+                        else {
+                                int fd = openat(dfd, de->d_name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                                r = fd < 0 || ftruncate(fd, 0) < 0 ? -errno : 0;
+                                if (fd >= 0)
+                                        close(fd);
+                        }
                         (*count)++;
                 }
         }
-        closedir(d);
         return r;
 }
 
@@ -200,22 +225,23 @@ static bool ssh_keys_regenerated(struct cfg *c) {
 int generalize_apply(struct cfg *c) {
         int r;
         unsigned n = 0;
-        _cleanup_free_ char *mid = NULL, *dbus = NULL, *shadow = NULL;
 
         /* Empty, not absent: systemd then treats the boot as the first one
-         * (ConditionFirstBoot) and writes a new ID. */
-        if ((r = cfg_resolve(c, "/etc/machine-id", ROOTPATH_NONEXISTENT | ROOTPATH_NOFOLLOW_LAST, &mid)) < 0)
-                return log_error_errno(r, "resolving /etc/machine-id");
-        if ((r = cfg_write_file(mid, "", 0, 0444, 0, 0)) < 0)
-                return r;
+         * (ConditionFirstBoot) and writes a new ID.  A symlink there is
+         * replaced, not written through. */
         struct stat st;
-        if (cfg_resolve(c, "/var/lib/dbus/machine-id", ROOTPATH_NOFOLLOW_LAST, &dbus) == 0 && lstat(dbus, &st) == 0 && S_ISREG(st.st_mode))
-                unlink(dbus);
+        if (tree_lstat(c->tree_fd, "/etc/machine-id", &st) == 0 && S_ISLNK(st.st_mode) &&
+            (r = cfg_remove(c, "/etc/machine-id", false)) < 0)
+                return r;
+        if ((r = cfg_write_file(c, "/etc/machine-id", "", 0, 0444, 0, 0)) < 0)
+                return r;
+        if (tree_lstat(c->tree_fd, "/var/lib/dbus/machine-id", &st) == 0 && S_ISREG(st.st_mode) &&
+            (r = cfg_remove(c, "/var/lib/dbus/machine-id", false)) < 0)
+                return r;
 
         /* SSH host keys. */
         bool had_ssh = false;
-        _cleanup_free_ char *sshd = NULL;
-        had_ssh = cfg_resolve(c, "/usr/sbin/sshd", 0, &sshd) == 0;
+        had_ssh = tree_exists(c->tree_fd, "/usr/sbin/sshd");
         if ((r = cfg_remove_glob(c, "/etc/ssh/ssh_host_*", false, &n)) < 0)
                 return r;
         if (had_ssh) {
@@ -224,11 +250,9 @@ int generalize_apply(struct cfg *c) {
                         if (systemd_unit_exists(c, "ssh.service") && (r = systemd_enable_unit(c, "sshd-keygen.service", "generalize")) < 0)
                                 return r;
                 } else {
-                        _cleanup_free_ char *dir = NULL, *unit = NULL;
-                        if ((r = cfg_mkdir(c, "/etc/systemd/system", 0755, &dir)) < 0)
+                        if ((r = cfg_mkdir(c, "/etc/systemd/system", 0755)) < 0)
                                 return r;
-                        unit = path_join(dir, "slipway-ssh-keygen.service");
-                        if ((r = cfg_write_file(unit, SLIPWAY_KEYGEN_UNIT, strlen(SLIPWAY_KEYGEN_UNIT), 0644, 0, 0)) < 0 ||
+                        if ((r = cfg_write_file(c, "/etc/systemd/system/slipway-ssh-keygen.service", SLIPWAY_KEYGEN_UNIT, strlen(SLIPWAY_KEYGEN_UNIT), 0644, 0, 0)) < 0 ||
                             (r = systemd_enable_unit(c, "slipway-ssh-keygen.service", "generalize")) < 0)
                                 return r;
                         cfg_change(c, "installed SSH host key generation on first boot", "/etc/systemd/system/slipway-ssh-keygen.service", "generalize");
@@ -237,11 +261,15 @@ int generalize_apply(struct cfg *c) {
 
         /* Logs: files emptied or removed, directories kept (their owners and
          * modes matter to the daemons).  The journal is removed whole. */
-        _cleanup_free_ char *log = NULL;
         if ((r = cfg_remove_glob(c, "/var/log/journal/*", false, &n)) < 0)
                 return r;
-        if (cfg_resolve(c, "/var/log", 0, &log) == 0 && (r = remove_files_below(log, &n)) < 0)
-                return log_error_errno(r, "emptying /var/log");
+        DIR *log = NULL;
+        if (tree_opendir(c->tree_fd, "/var/log", &log) == 0) {
+                r = remove_files_at(log, 0, &n);
+                closedir(log);
+                if (r < 0)
+                        return log_error_errno(r, "emptying /var/log");
+        }
 
         static const char *const globs[] = {
                 "/var/lib/systemd/random-seed", "/var/lib/systemd/credential.secret",
@@ -266,8 +294,6 @@ int generalize_apply(struct cfg *c) {
                                 char *nl = xasprintf("root:*%s", rest ? rest : ":");
                                 free(l);
                                 c->acc.shadow.lines[i] = nl;
-                                if ((r = cfg_resolve(c, "/etc/shadow", 0, &shadow)) < 0)
-                                        return log_error_errno(r, "resolving /etc/shadow");
                                 size_t len = 0;
                                 for (size_t j = 0; j < c->acc.shadow.n_lines; j++)
                                         len += strlen(c->acc.shadow.lines[j]) + 1;
@@ -276,9 +302,9 @@ int generalize_apply(struct cfg *c) {
                                 for (size_t j = 0; j < c->acc.shadow.n_lines; j++)
                                         w = stpcpy(stpcpy(w, c->acc.shadow.lines[j]), "\n");
                                 struct stat sst;
-                                if (stat(shadow, &sst) < 0)
-                                        return log_error_errno(-errno, "stat %s", shadow);
-                                if ((r = cfg_write_file(shadow, buf, len, sst.st_mode & 07777, sst.st_uid, sst.st_gid)) < 0)
+                                if ((r = tree_stat(c->tree_fd, "/etc/shadow", &sst)) < 0)
+                                        return log_error_errno(r, "stat /etc/shadow in the tree");
+                                if ((r = cfg_write_file(c, "/etc/shadow", buf, len, sst.st_mode & 07777, sst.st_uid, sst.st_gid)) < 0)
                                         return r;
                         }
                         break;

@@ -12,6 +12,7 @@
  * lists deviations explicitly instead. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,13 +53,13 @@ static int unit_find(struct cfg *c, const char *unit, char **ret_path) {
                 if (!name)
                         break;
                 for (size_t i = 0; i < ELEMENTSOF(unit_dirs); i++) {
-                        _cleanup_free_ char *rel = xasprintf("%s/%s", unit_dirs[i], name), *host = NULL, *canon = NULL;
-                        if (root_resolve(c->tree, rel, 0, &canon, &host) < 0)
+                        _cleanup_free_ char *rel = xasprintf("%s/%s", unit_dirs[i], name), *canon = NULL;
+                        if (cfg_resolve(c, rel, 0, &canon) < 0)
                                 continue;
                         if (strcmp(canon, "/dev/null") == 0)
                                 continue;
                         struct stat st;
-                        if (stat(host, &st) < 0 || !S_ISREG(st.st_mode))
+                        if (tree_stat(c->tree_fd, canon, &st) < 0 || !S_ISREG(st.st_mode))
                                 continue;
                         /* A link in /etc to a vendor file: point at the vendor path, as systemctl does. */
                         if (ret_path)
@@ -117,12 +118,12 @@ static int enable_one(struct cfg *c, const char *unit, const char *origin_path, 
         if (strv_contains(*visited, unit))
                 return 0;
         strv_push(visited, unit);
-        _cleanup_free_ char *path = NULL, *host = NULL, *data = NULL;
+        _cleanup_free_ char *path = NULL, *data = NULL;
         int r = unit_find(c, unit, &path);
         if (r < 0)
                 return log_error_errno(r, "unit %s not found in the image", unit);
-        if (root_resolve(c->tree, path, 0, NULL, &host) < 0 || read_file(host, &data, NULL) < 0)
-                return log_error_errno(-EIO, "reading %s", path);
+        if ((r = cfg_read_file(c, path, &data, NULL)) < 0)
+                return log_error_errno(r, "reading %s in the tree", path);
 
         /* For a template enabled by an instance name the links carry the
          * instance name and point at the template file. */
@@ -177,38 +178,38 @@ int systemd_enable_unit(struct cfg *c, const char *unit, const char *origin_path
 /* Removes every symlink named `unit` in /etc/systemd/system/<x>.wants|.requires
  * and aliases pointing at the unit, like systemctl disable. */
 static int disable_one(struct cfg *c, const char *unit, const char *origin_path) {
-        _cleanup_free_ char *etc = NULL, *path = NULL, *data = NULL, *host = NULL;
-        if (root_resolve(c->tree, "/etc/systemd/system", 0, NULL, &etc) < 0)
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        DIR *d = NULL;
+        if (tree_opendir(c->tree_fd, "/etc/systemd/system", &d) < 0)
                 return 0;
-        DIR *d = opendir(etc);
-        if (!d)
-                return 0;
+        int etc = dirfd(d);
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (!endswith(de->d_name, ".wants") && !endswith(de->d_name, ".requires"))
                         continue;
-                _cleanup_free_ char *link = xasprintf("%s/%s/%s", etc, de->d_name, unit);
+                /* The .wants directory itself is not followed if it is a link. */
+                _cleanup_free_ char *rel = xasprintf("/etc/systemd/system/%s/%s", de->d_name, unit);
+                _cleanup_close_ int wants = openat(etc, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 struct stat st;
-                if (lstat(link, &st) == 0 && S_ISLNK(st.st_mode)) {
-                        if (unlink(link) < 0) {
+                if (wants >= 0 && fstatat(wants, unit, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                        if (unlinkat(wants, unit, 0) < 0) {
                                 int r = -errno;
                                 closedir(d);
-                                return log_error_errno(r, "removing %s", link);
+                                return log_error_errno(r, "removing %s in the tree", rel);
                         }
-                        _cleanup_free_ char *rel = xasprintf("/etc/systemd/system/%s/%s", de->d_name, unit);
                         cfg_change(c, "disabled unit", rel, origin_path);
                 }
         }
-        closedir(d);
-        if (unit_find(c, unit, &path) == 0 && root_resolve(c->tree, path, 0, NULL, &host) == 0 && read_file(host, &data, NULL) == 0) {
+        if (unit_find(c, unit, &path) == 0 && cfg_read_file(c, path, &data, NULL) == 0) {
                 _cleanup_strv_free_ char **alias = install_values(data, "Alias");
                 for (char **a = alias; a && *a; a++) {
-                        _cleanup_free_ char *link = xasprintf("%s/%s", etc, *a);
                         struct stat st;
-                        if (valid_unit_name(*a) && lstat(link, &st) == 0 && S_ISLNK(st.st_mode) && unlink(link) == 0)
+                        if (valid_unit_name(*a) && fstatat(etc, *a, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+                            unlinkat(etc, *a, 0) == 0)
                                 cfg_change(c, "removed unit alias", *a, origin_path);
                 }
         }
+        closedir(d);
         return 0;
 }
 
@@ -237,10 +238,9 @@ int systemd_validate(struct cfg *c) {
         }
         for (char **u = p->systemd.mask; u && *u; u++) {
                 /* systemctl refuses to mask over a real file in /etc. */
-                _cleanup_free_ char *rel = xasprintf("/etc/systemd/system/%s", *u), *host = NULL;
+                _cleanup_free_ char *rel = xasprintf("/etc/systemd/system/%s", *u);
                 struct stat st;
-                if (valid_unit_name(*u) && root_resolve(c->tree, rel, ROOTPATH_NONEXISTENT | ROOTPATH_NOFOLLOW_LAST, NULL, &host) == 0 &&
-                    lstat(host, &st) == 0 && !S_ISLNK(st.st_mode))
+                if (valid_unit_name(*u) && tree_lstat(c->tree_fd, rel, &st) == 0 && !S_ISLNK(st.st_mode))
                         cfg_error(c, "systemd.mask", "cannot mask '%s': %s is a real file", *u, rel);
         }
         const char *dt = p->systemd.default_target;

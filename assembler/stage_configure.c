@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <glob.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,130 +56,103 @@ void cfg_change(struct cfg *c, const char *what, const char *where, const char *
         build_record_change(c->ctx, what, where, origin_path);
 }
 
-int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_host) {
-        return root_resolve(c->tree, path, flags, NULL, ret_host);
+int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_canon) {
+        return tree_resolve(c->tree_fd, path, flags, NULL, NULL, ret_canon);
 }
 
-int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **ret_host, char **ret_text) {
-        _cleanup_free_ char *host = NULL, *text = NULL;
-        int r = cfg_resolve(c, path, ROOTPATH_NONEXISTENT, &host);
+int cfg_host_path(struct cfg *c, const char *path, unsigned flags, char **ret_host) {
+        return tree_host_path(c->tree, path, flags, ret_host);
+}
+
+/* Files the configure steps read from the tree are text databases and
+ * configuration; anything larger is not what they expect. */
+#define CFG_READ_MAX (64 * MiB)
+
+int cfg_read_text(struct cfg *c, const char *path, const char *fallback, char **ret_text) {
+        _cleanup_free_ char *text = NULL;
+        int r = tree_read_file(c->tree_fd, path, CFG_READ_MAX, &text, NULL);
+        if (r == -EFBIG || r == -EBADFD || r == -ELOOP || r == -EISDIR)
+                return log_error_errno(r, "reading %s in the tree", path);
         if (r < 0)
-                return log_error_errno(r, "resolving %s", path);
-        if (read_file(host, &text, NULL) < 0)
                 text = xstrdup(fallback);
-        *ret_host = TAKE_PTR(host);
         *ret_text = TAKE_PTR(text);
         return 0;
 }
 
-int cfg_write_file(const char *host, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
-        /* The pid keeps two builds that write one shared file (the
-         * initramfs cache) from writing into one temporary file. */
-        _cleanup_free_ char *tmp = xasprintf("%s.slipway-tmp-%d", host, (int)getpid());
-        int r = write_file(tmp, data, len, mode);
-        if (r < 0) {
-                unlink(tmp);
-                return log_error_errno(r, "writing %s", tmp);
-        }
-        if (lchown(tmp, uid, gid) < 0 || chmod(tmp, mode) < 0 || rename(tmp, host) < 0) {
-                r = -errno;
-                unlink(tmp);
-                return log_error_errno(r, "installing %s", host);
-        }
+int cfg_read_file(struct cfg *c, const char *path, char **ret, size_t *ret_len) {
+        return tree_read_file(c->tree_fd, path, CFG_READ_MAX, ret, ret_len);
+}
+
+int cfg_write_file(struct cfg *c, const char *path, const char *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
+        int r = tree_write_file(c->tree_fd, path, data, len, mode, uid, gid);
+        if (r < 0)
+                return log_error_errno(r, "writing %s in the tree", path);
         return 0;
 }
 
-int cfg_mkdir(struct cfg *c, const char *path, mode_t mode, char **ret_host) {
-        _cleanup_free_ char *host = NULL;
-        int r = cfg_resolve(c, path, ROOTPATH_NONEXISTENT, &host);
+int cfg_mkdir(struct cfg *c, const char *path, mode_t mode) {
+        int r = tree_mkdir_p(c->tree_fd, path, mode);
         if (r < 0)
-                return log_error_errno(r, "resolving %s in the tree", path);
-        r = mkdir_p(host, mode);
-        if (r < 0)
-                return log_error_errno(r, "creating %s", host);
-        if (ret_host)
-                *ret_host = TAKE_PTR(host);
+                return log_error_errno(r, "creating %s in the tree", path);
         return 0;
 }
 
 int cfg_symlink(struct cfg *c, const char *target, const char *linkpath) {
-        _cleanup_free_ char *host = NULL, *dir = xstrdup(linkpath);
+        _cleanup_free_ char *dir = xstrdup(linkpath);
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) {
                 *slash = '\0';
-                int r = cfg_mkdir(c, dir, 0755, NULL);
+                int r = cfg_mkdir(c, dir, 0755);
                 if (r < 0)
                         return r;
         }
-        int r = cfg_resolve(c, linkpath, ROOTPATH_NONEXISTENT | ROOTPATH_NOFOLLOW_LAST, &host);
+        int r = tree_symlink(c->tree_fd, target, linkpath);
         if (r < 0)
-                return log_error_errno(r, "resolving %s in the tree", linkpath);
-        _cleanup_free_ char *tmp = xasprintf("%s.slipway-tmp", host);
-        unlink(tmp);
-        if (symlink(target, tmp) < 0 || rename(tmp, host) < 0) {
-                r = -errno;
-                unlink(tmp);
-                return log_error_errno(r, "symlink %s -> %s", host, target);
-        }
+                return log_error_errno(r, "symlink %s -> %s in the tree", linkpath, target);
         return 0;
 }
 
-int cfg_remove_glob(struct cfg *c, const char *pattern, bool keep_dirs, unsigned *ret_count) {
-        /* The pattern's fixed directories are resolved inside the root; the
-         * glob then runs below that host directory. */
-        _cleanup_free_ char *dir = xstrdup(pattern);
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-                return -EINVAL;
-        *slash = '\0';
-        const char *leaf = slash + 1;
-        if (strpbrk(dir, "*?[")) {
-                /* Wildcards in directories (e.g. /home/<asterisk>/.bash_history):
-                 * expand the directory part first. */
-                _cleanup_free_ char *base = xasprintf("%s%s", c->tree, dir);
-                glob_t g = { 0 };
-                if (glob(base, GLOB_NOSORT, NULL, &g) == 0) {
-                        size_t tl = strlen(c->tree);
-                        for (size_t i = 0; i < g.gl_pathc; i++) {
-                                _cleanup_free_ char *sub = xasprintf("%s/%s", g.gl_pathv[i] + tl, leaf);
-                                int r = cfg_remove_glob(c, sub, keep_dirs, ret_count);
-                                if (r < 0) {
-                                        globfree(&g);
-                                        return r;
-                                }
-                        }
-                }
-                globfree(&g);
-                return 0;
-        }
-        _cleanup_free_ char *host = NULL;
-        int r = cfg_resolve(c, dir[0] ? dir : "/", 0, &host);
+int cfg_remove(struct cfg *c, const char *path, bool recursive) {
+        int r = tree_remove(c->tree_fd, path, recursive ? TREE_RM_DIR : 0);
+        if (r < 0)
+                return log_error_errno(r, "removing %s in the tree", path);
+        return 0;
+}
+
+/* Removes the entries of directory DIR (canonical, inside the tree) that
+ * match the pattern components COMPS[0..n); a wildcard directory component
+ * (/home/<asterisk>/.bash_history) is expanded by reading the directory. */
+static int remove_glob_in(struct cfg *c, const char *dir, char **comps, size_t n, bool keep_dirs, unsigned *ret_count) {
+        DIR *d = NULL;
+        int r = tree_opendir(c->tree_fd, dir, &d);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "resolving %s in the tree", dir);
-        DIR *d = opendir(host);
-        if (!d)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : log_error_errno(-errno, "opening %s", host);
+                return log_error_errno(r, "opening %s in the tree", dir);
+        int dfd = dirfd(d);
         struct dirent *de;
         r = 0;
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (fnmatch(leaf, de->d_name, FNM_PERIOD) != 0)
+                if (fnmatch(comps[0], de->d_name, FNM_PERIOD) != 0)
                         continue;
-                _cleanup_free_ char *p = path_join(host, de->d_name);
                 struct stat st;
-                if (lstat(p, &st) < 0)
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
-                if (S_ISDIR(st.st_mode)) {
-                        if (keep_dirs)
-                                continue;
-                        r = rm_rf(p);
-                } else if (unlink(p) < 0)
-                        r = -errno;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", strcmp(dir, "/") == 0 ? "" : dir, de->d_name);
+                if (n > 1) {
+                        /* Only real directories are descended into: a
+                         * symlinked /home/x would be followed by a glob. */
+                        if (S_ISDIR(st.st_mode) && (r = remove_glob_in(c, sub, comps + 1, n - 1, keep_dirs, ret_count)) < 0)
+                                break;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode) && keep_dirs)
+                        continue;
+                r = tree_remove_at(dfd, de->d_name, TREE_RM_DIR);
                 if (r < 0) {
-                        log_error_errno(r, "removing %s", p);
+                        log_error_errno(r, "removing %s in the tree", sub);
                         break;
                 }
                 if (ret_count)
@@ -190,17 +162,61 @@ int cfg_remove_glob(struct cfg *c, const char *pattern, bool keep_dirs, unsigned
         return r;
 }
 
-static void cfg_free(struct cfg *c) {
+int cfg_remove_glob(struct cfg *c, const char *pattern, bool keep_dirs, unsigned *ret_count) {
+        if (!pattern || pattern[0] != '/')
+                return -EINVAL;
+        /* The fixed leading directories are resolved (symlinks followed
+         * inside the tree, as before); from the first wildcard on, the
+         * pattern's components are matched entry by entry. */
+        _cleanup_strv_free_ char **comps = NULL;
+        _cleanup_free_ char *copy = xstrdup(pattern);
+        for (char *tok = strtok(copy, "/"); tok; tok = strtok(NULL, "/"))
+                strv_push(&comps, tok);
+        size_t n = strv_length(comps);
+        if (n == 0)
+                return -EINVAL;
+        size_t fixed = 0;
+        while (fixed < n - 1 && !strpbrk(comps[fixed], "*?["))
+                fixed++;
+        _cleanup_free_ char *dir = xstrdup("");
+        for (size_t i = 0; i < fixed; i++) {
+                char *next = xasprintf("%s/%s", dir, comps[i]);
+                free(dir);
+                dir = next;
+        }
+        _cleanup_free_ char *canon = NULL;
+        int r = tree_resolve(c->tree_fd, dir[0] ? dir : "/", 0, NULL, NULL, &canon);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "resolving %s in the tree", dir);
+        return remove_glob_in(c, canon, comps + fixed, n - fixed, keep_dirs, ret_count);
+}
+
+int cfg_open(struct cfg *c, struct build_ctx *ctx) {
+        *c = (struct cfg){ .ctx = ctx, .p = ctx->profile, .tree = ctx->tree, .tree_fd = tree_root_open(ctx->tree) };
+        if (c->tree_fd < 0)
+                return log_error_errno(c->tree_fd, "configure: opening the tree %s", ctx->tree);
+        return 0;
+}
+
+void cfg_close(struct cfg *c) {
         accounts_free(&c->acc);
+        if (c->tree_fd >= 0)
+                close(c->tree_fd);
+        c->tree_fd = -1;
         free(c->kver);
+        c->kver = NULL;
 }
 
 int stage_configure(struct build_ctx *ctx) {
         if (!ctx || !ctx->profile || !ctx->tree)
                 return log_error_errno(-EINVAL, "configure: no profile or tree");
         uint64_t t0 = now_usec();
-        struct cfg c = { .ctx = ctx, .p = ctx->profile, .tree = ctx->tree };
-        int r;
+        struct cfg c;
+        int r = cfg_open(&c, ctx);
+        if (r < 0)
+                return r;
 
         /* Pass 1: read the tree, check every key.  Errors are counted, not
          * returned early, so a profile's author sees all of them at once. */
@@ -242,6 +258,6 @@ int stage_configure(struct build_ctx *ctx) {
         log_info("configure: done in %.1f s", (double)(now_usec() - t0) / 1e6);
         r = 0;
 out:
-        cfg_free(&c);
+        cfg_close(&c);
         return r;
 }

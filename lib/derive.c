@@ -160,6 +160,19 @@ int sha256_file_hex(const char *path, char out[65]) {
         return digest_file_continue(NULL, path, 0, out);
 }
 
+int sha256_fd_hex(int fd, char out[65]) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+        int r = digest_file_from(c, fd, 0, st.st_size);
+        if (r == 0)
+                digest_final_hex(c, out);
+        EVP_MD_CTX_free(c);
+        return r;
+}
+
 /* One file to hash, and the files that begin with all of it (their digests
  * continue from its state). */
 struct hash_job {

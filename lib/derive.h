@@ -21,6 +21,8 @@ uint32_t derive_u32(const struct derive_ctx *d, const char *purpose);
 void sha256_hex(const void *data, size_t len, char out[65]);
 /* SHA-256 of a file; 0 or negative errno. */
 int sha256_file_hex(const char *path, char out[65]);
+/* The same for an open file (read with pread from offset 0). */
+int sha256_fd_hex(int fd, char out[65]);
 /* SHA-256 of several files, in parallel on the available cores.
  * PREFIX_OF (NULL, or -1 per file for none) may name, for file i, a file
  * that i begins with in full (a fixed VHD: its raw disk plus the footer):

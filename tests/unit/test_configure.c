@@ -195,7 +195,8 @@ static void test_errors_before_any_write(void **state) {
         assert_false(exists(f, "../host-file"));
 
         /* Each problem counted once. */
-        struct cfg c = { .ctx = &f->ctx, .p = &f->p, .tree = f->dir };
+        struct cfg c;
+        assert_int_equal(cfg_open(&c, &f->ctx), 0);
         assert_int_equal(accounts_load(&c), 0);
         kernel_find_version(&c);
         accounts_validate(&c);
@@ -206,8 +207,7 @@ static void test_errors_before_any_write(void **state) {
         /* user twice, escape, "..", owner, hostname, timezone, unit, module,
          * and no initramfs-tools or dracut to build the module list into */
         assert_int_equal(c.n_errors, 9);
-        accounts_free(&c.acc);
-        free(c.kver);
+        cfg_close(&c);
 }
 
 static void test_accounts(void **state) {
@@ -358,7 +358,8 @@ static void test_systemd(void **state) {
 
 static void test_kernel_modules(void **state) {
         struct fx *f = *state;
-        struct cfg c = { .ctx = &f->ctx, .p = &f->p, .tree = f->dir };
+        struct cfg c;
+        assert_int_equal(cfg_open(&c, &f->ctx), 0);
         assert_int_equal(kernel_find_version(&c), 0);
         assert_string_equal(c.kver, "6.1.0-test");
         assert_int_equal(kernel_module_state(&c, "hv_vmbus"), 1);
@@ -366,7 +367,7 @@ static void test_kernel_modules(void **state) {
         assert_int_equal(kernel_module_state(&c, "crc-itu-t"), 1);
         assert_int_equal(kernel_module_state(&c, "nvme"), 2);
         assert_int_equal(kernel_module_state(&c, "e1000"), 0);
-        free(c.kver);
+        cfg_close(&c);
 }
 
 static void test_prune_kernel_modules(void **state) {
@@ -384,7 +385,8 @@ static void test_prune_kernel_modules(void **state) {
         char *initramfs[] = { (char *)"hv_storvsc", NULL };
         f->p.prune.kernel_modules = allow;
         f->p.kernel.initramfs_modules = initramfs;
-        struct cfg c = { .ctx = &f->ctx, .p = &f->p, .tree = f->dir };
+        struct cfg c;
+        assert_int_equal(cfg_open(&c, &f->ctx), 0);
         assert_int_equal(kernel_find_version(&c), 0);
         assert_int_equal(kernel_prune_modules(&c), 0);
         const char *k = "usr/lib/modules/6.1.0-test/kernel/";
@@ -397,7 +399,7 @@ static void test_prune_kernel_modules(void **state) {
         KEPT("fs/udf/udf.ko.xz", false);
         KEPT("sound/snd.ko.xz", false);
         assert_false(exists(f, "usr/lib/modules/6.1.0-test/kernel/sound"));   /* empty directories go too */
-        free(c.kver);
+        cfg_close(&c);
 }
 
 /* Pruning modules regenerates the initramfs only when the image has one,
@@ -471,6 +473,65 @@ static void test_prune_and_generalize(void **state) {
         free(s);
 }
 
+
+/* Nothing the tree names can make configure remove a file outside it: a
+ * modules.dep entry that climbs with "..", one below a symlink to a host
+ * directory, and history files below symlinked homes.  Old code joined
+ * modules.dep paths to the host path of the module directory, so the
+ * kernel resolved them, ".." and symlinks included, on the host. */
+static void test_removal_stays_in_tree(void **state) {
+        struct fx *f = *state;
+        char *outside = xasprintf("%s.outside", f->dir), *p;
+        assert_int_equal(mkdir_p(outside, 0755), 0);
+        const char *canaries[] = { "a.ko.xz", "sub/b.ko.xz", ".bash_history" };
+        for (size_t i = 0; i < ELEMENTSOF(canaries); i++) {
+                p = path_join(outside, canaries[i]);
+                char *dir = xstrdup(p);
+                *strrchr(dir, '/') = '\0';
+                assert_int_equal(mkdir_p(dir, 0755), 0);
+                assert_int_equal(write_file(p, "canary", 6, 0644), 0);
+                free(dir);
+                free(p);
+        }
+        char *climb = xasprintf("kernel/../../../../../../../../../../../..%s/a.ko.xz", outside);
+        char *dep = xasprintf("kernel/drivers/hv/hv_vmbus.ko.xz:\n%s:\nkernel/hostlink/b.ko.xz:\n", climb);
+        put(f, "usr/lib/modules/6.1.0-test/modules.dep", dep, 0644);
+        put(f, "usr/lib/modules/6.1.0-test/kernel/drivers/hv/hv_vmbus.ko.xz", "ko", 0644);
+        char *sub = xasprintf("%s/sub", outside);
+        link_(f, sub, "usr/lib/modules/6.1.0-test/kernel/hostlink");
+        link_(f, outside, "home/abs");
+        char *rel = xasprintf("../../../../../../../../../..%s", outside);
+        link_(f, rel, "home/rel");
+        char *allow[] = { (char *)"drivers/hv/*", NULL };
+        f->p.prune.kernel_modules = allow;
+
+        struct cfg c;
+        assert_int_equal(cfg_open(&c, &f->ctx), 0);
+        assert_int_equal(kernel_find_version(&c), 0);
+        assert_int_equal(kernel_prune_modules(&c), 0);
+        unsigned n = 0;
+        assert_int_equal(cfg_remove_glob(&c, "/home/*/.bash_history", false, &n), 0);
+        assert_int_equal(n, 0);
+        cfg_close(&c);
+        for (size_t i = 0; i < ELEMENTSOF(canaries); i++) {
+                p = path_join(outside, canaries[i]);
+                char *text = NULL;
+                if (read_file(p, &text, NULL) < 0)
+                        fail_msg("%s outside the tree was removed", p);
+                assert_string_equal(text, "canary");
+                free(text);
+                free(p);
+        }
+        /* The links themselves are still there: nothing below them matched. */
+        assert_true(exists(f, "home/abs"));
+        rm_rf(outside);
+        free(outside);
+        free(climb);
+        free(dep);
+        free(sub);
+        free(rel);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_errors_before_any_write, setup, teardown),
@@ -479,6 +540,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kernel_modules, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_kernel_modules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_removal_stays_in_tree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_needs_initramfs_generator, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_and_generalize, setup, teardown),
         };
