@@ -325,8 +325,7 @@ static void check_one(const uint8_t *d, size_t len, const struct pe_layout *pe, 
                         sprintf(sig->anchor_sha256 + 2 * i, "%02x", fp[i]);
         } else {
                 int err = ctx ? X509_STORE_CTX_get_error(ctx) : 0;
-                sig->problem = xasprintf("the chain of %s (issued by %s) reaches no trusted anchor: %s", sig->signer, sig->issuer,
-                                         X509_verify_cert_error_string(err));
+                sig->problem = xasprintf("its chain reaches no trusted anchor (%s)", X509_verify_cert_error_string(err));
                 ERR_clear_error();
                 goto out;
         }

@@ -22,6 +22,10 @@
 #define SRC_DEBIAN "https://learn.microsoft.com/en-us/azure/virtual-machines/linux/debian-create-upload-vhd"
 #define SRC_GEN2 "https://learn.microsoft.com/en-us/azure/virtual-machines/generation-2"
 #define SRC_DISKS "https://learn.microsoft.com/en-us/azure/virtual-machines/managed-disks-overview"
+/* Azure VM sizes with NVMe disks; the udev rules that name them are
+ * Azure's azure-vm-utils (Debian trixie: package azure-vm-utils). */
+#define SRC_NVME "https://learn.microsoft.com/en-us/azure/virtual-machines/nvme-overview"
+#define SRC_NVME_RULES "https://learn.microsoft.com/en-us/azure/virtual-machines/enable-nvme-interface"
 #define SRC_MARKET "https://learn.microsoft.com/en-us/partner-center/marketplace-offers/azure-vm-certification-faq"
 
 const char *rule_status_name(enum rule_status s) {
@@ -134,6 +138,71 @@ static void rules_boot(struct image_info *info, struct azure_report *rep) {
                 azure_report_add(rep, "boot.gen2-uefi", gen1 ? RULE_WARN : RULE_FAIL, SRC_GEN2, "%s%s",
                                  !gpt ? "not a GPT disk" : !has_esp ? "no EFI system partition" : "no \\EFI\\BOOT\\BOOTX64.EFI on the ESP",
                                  gen1 ? ": generation 1 only" : "");
+}
+
+/* ---- Secure Boot (Trusted Launch) ---- */
+/* Trusted Launch (Secure Boot + vTPM) is the default for new Gen2 VMs and
+ * Compute Gallery image definitions; its db holds Microsoft's UEFI CA 2011,
+ * so the removable-media loader must be signed in a chain to it (shim). */
+#define SRC_TRUSTED_LAUNCH "https://learn.microsoft.com/en-us/azure/virtual-machines/trusted-launch"
+
+static void rule_secure_boot(struct image_info *info, struct azure_report *rep) {
+        if (!info->efi_loader)
+                return;         /* boot.gen2-uefi says why; nothing to sign */
+        const struct authenticode_info *sigs = &info->efi_signatures;
+        const struct authenticode_signature *ok = authenticode_trusted(sigs);
+        _cleanup_free_ char *signer = NULL, *anchor = NULL;
+        if (info->efi_loader_unread)
+                azure_report_add(rep, "boot.secure-boot-signed", RULE_FAIL, SRC_TRUSTED_LAUNCH,
+                                 "\\EFI\\BOOT\\BOOTX64.EFI is too large to be a boot loader; its signature was not read");
+        else if (ok) {
+                signer = term_escaped(ok->signer);
+                anchor = term_escaped(ok->anchor);
+                azure_report_add(rep, "boot.secure-boot-signed", RULE_PASS, SRC_TRUSTED_LAUNCH,
+                                 "\\EFI\\BOOT\\BOOTX64.EFI is signed by %s, a chain to %s (sha256 %.16s...)", signer, anchor,
+                                 ok->anchor_sha256);
+        } else if (sigs->n_sigs == 0)
+                azure_report_add(rep, "boot.secure-boot-signed", RULE_FAIL, SRC_TRUSTED_LAUNCH,
+                                 "\\EFI\\BOOT\\BOOTX64.EFI is not signed: Trusted Launch (Secure Boot) firmware refuses it "
+                                 "(bootloader.secure-boot: true installs shim and the distribution's signed GRUB)");
+        else {
+                _cleanup_free_ char *problem = term_escaped(sigs->sigs[0].problem);
+                signer = term_escaped(sigs->sigs[0].signer);
+                azure_report_add(rep, "boot.secure-boot-signed", RULE_FAIL, SRC_TRUSTED_LAUNCH,
+                                 "\\EFI\\BOOT\\BOOTX64.EFI has no signature Microsoft's UEFI CA 2011 vouches for: signed by %s, %s",
+                                 signer ? signer : "?", problem ? problem : "?");
+        }
+}
+
+/* ---- NVMe disk naming ---- */
+/* SRC_NVME_RULES: on NVMe sizes the OS and data disks are told apart by
+ * Azure's udev rules (azure-vm-utils: 80-azure-disk.rules, which run
+ * azure-nvme-id), giving /dev/disk/azure/os and /dev/disk/azure/data/by-lun/N. */
+static void rule_nvme_naming(struct ext4_reader *e, struct azure_report *rep) {
+        static const char *const rules[] = { "/usr/lib/udev/rules.d/80-azure-disk.rules", "/lib/udev/rules.d/80-azure-disk.rules",
+                                             "/etc/udev/rules.d/80-azure-disk.rules" };
+        for (size_t i = 0; i < ELEMENTSOF(rules); i++) {
+                _cleanup_free_ char *text = NULL;
+                if (ext4_read_file(e, rules[i], 1 * MiB, &text, NULL) < 0)
+                        continue;
+                if (!strstr(text, "azure-nvme-id")) {
+                        azure_report_add(rep, "nvme.disk-naming", RULE_FAIL, SRC_NVME_RULES,
+                                         "%s does not run azure-nvme-id: NVMe data disks get no /dev/disk/azure names", rules[i]);
+                        return;
+                }
+                ext2_ino_t ino;
+                bool helper = ext4_lookup(e, "/usr/sbin/azure-nvme-id", &ino, NULL) == 0 ||
+                              ext4_lookup(e, "/usr/bin/azure-nvme-id", &ino, NULL) == 0 ||
+                              ext4_lookup(e, "/usr/lib/udev/azure-nvme-id", &ino, NULL) == 0;
+                if (helper)
+                        azure_report_add(rep, "nvme.disk-naming", RULE_PASS, SRC_NVME_RULES, "%s and azure-nvme-id (azure-vm-utils)", rules[i]);
+                else
+                        azure_report_add(rep, "nvme.disk-naming", RULE_FAIL, SRC_NVME_RULES,
+                                         "%s is there but azure-nvme-id, which it runs, is not", rules[i]);
+                return;
+        }
+        azure_report_add(rep, "nvme.disk-naming", RULE_FAIL, SRC_NVME_RULES,
+                         "no 80-azure-disk.rules: NVMe OS and data disks get no /dev/disk/azure names (install azure-vm-utils)");
 }
 
 /* ---- kernel command line ---- */
@@ -347,10 +416,13 @@ static void rules_modules(struct image_info *info, struct ext4_reader *e, struct
                         azure_report_add(rep, "initramfs.hyperv", RULE_FAIL, SRC_GENERIC, "initramfs lacks %s (add them to /etc/initramfs-tools/modules)", missing);
                 else
                         azure_report_add(rep, "initramfs.hyperv", RULE_PASS, SRC_GENERIC, "hv_vmbus, hv_storvsc, hv_netvsc in %s (%zu modules)", initrd_path, strv_length(mods));
+                /* NVME: v6 and newer sizes present the OS disk only as NVMe. */
                 if (strv_contains(mods, "nvme") || builtin_has(builtin, "nvme"))
-                        azure_report_add(rep, "initramfs.nvme", RULE_PASS, SRC_GENERIC, "nvme %s", strv_contains(mods, "nvme") ? "in the initramfs" : "built into the kernel");
+                        azure_report_add(rep, "initramfs.nvme", RULE_PASS, SRC_NVME, "nvme %s",
+                                         strv_contains(mods, "nvme") ? "in the initramfs" : "built into the kernel (modules.builtin)");
                 else
-                        azure_report_add(rep, "initramfs.nvme", RULE_WARN, SRC_GENERIC, "no nvme driver in the initramfs: VM sizes with NVMe OS disks will not boot");
+                        azure_report_add(rep, "initramfs.nvme", RULE_FAIL, SRC_NVME,
+                                         "no nvme driver in the initramfs or built into the kernel: NVMe-only VM sizes cannot find the OS disk");
         }
         /* GENERIC: "The udf module is needed": provisioning data arrives on a
          * UDF-formatted virtual CD. */
@@ -605,6 +677,7 @@ int azure_verify(struct image_reader *r, struct image_info *info, struct azure_r
         rules_container(r, rep);
         rule_disk_size(r, info, rep);
         rules_boot(info, rep);
+        rule_secure_boot(info, rep);
         if (!info->root) {
                 azure_report_add(rep, "os.root", RULE_FAIL, SRC_GENERIC, "no ext2/3/4 root filesystem with /etc/os-release found");
                 return 0;
@@ -614,6 +687,7 @@ int azure_verify(struct image_reader *r, struct image_info *info, struct azure_r
         rules_cmdline(info->root, rep);
         rule_swap(info, info->root, rep);
         rules_modules(info, info->root, rep);
+        rule_nvme_naming(info->root, rep);
         rule_agent(info->root, rep);
         rules_ssh(info->root, rep);
         rules_generalized(info->root, rep);

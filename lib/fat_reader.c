@@ -114,7 +114,9 @@ static int find_in_dir(struct fat *f, uint32_t cluster, bool fixed_root, const c
         return 0;
 }
 
-int fat_find_file(struct image_reader *image, uint64_t offset, uint64_t size, const char *path, uint64_t *ret_size) {
+/* Opens the FAT at OFFSET and finds PATH: its directory entry in ENTRY. */
+static int fat_lookup(struct image_reader *image, uint64_t offset, uint64_t size, const char *path, struct fat *ret_fat,
+                      uint8_t entry[32]) {
         uint8_t bs[512];
         if (size < 512)
                 return -EBADMSG;
@@ -164,8 +166,8 @@ int fat_find_file(struct image_reader *image, uint64_t offset, uint64_t size, co
                 if (last) {
                         if (is_dir)
                                 return -EISDIR;
-                        if (ret_size)
-                                *ret_size = le32(e + 28);
+                        memcpy(entry, e, 32);
+                        *ret_fat = f;
                         return 0;
                 }
                 if (!is_dir)
@@ -176,4 +178,53 @@ int fat_find_file(struct image_reader *image, uint64_t offset, uint64_t size, co
                         return -ENOENT;
         }
         return -ENOENT;
+}
+
+int fat_find_file(struct image_reader *image, uint64_t offset, uint64_t size, const char *path, uint64_t *ret_size) {
+        struct fat f;
+        uint8_t e[32];
+        int k = fat_lookup(image, offset, size, path, &f, e);
+        if (k < 0)
+                return k;
+        if (ret_size)
+                *ret_size = le32(e + 28);
+        return 0;
+}
+
+int fat_read_file(struct image_reader *image, uint64_t offset, uint64_t size, const char *path, size_t max, uint8_t **ret,
+                  size_t *ret_len) {
+        struct fat f;
+        uint8_t e[32];
+        int k = fat_lookup(image, offset, size, path, &f, e);
+        if (k < 0)
+                return k;
+        uint32_t len = le32(e + 28);
+        if (len > max)
+                return -EFBIG;
+        uint32_t cluster = (uint32_t)le16(e + 26) | (f.type == 32 ? (uint32_t)le16(e + 20) << 16 : 0);
+        uint64_t cluster_bytes = (uint64_t)f.bytes_per_sector * f.sectors_per_cluster;
+        /* The size is the entry's word; a file cannot hold more than the
+         * clusters the filesystem has, whatever the entry says. */
+        if ((uint64_t)len > (uint64_t)f.clusters * cluster_bytes) {
+                log_error("%s: corrupt FAT filesystem: %s claims %" PRIu32 " bytes", image->path, path, len);
+                return -EBADMSG;
+        }
+        _cleanup_free_ uint8_t *buf = xmalloc(len ? len : 1);
+        uint64_t done = 0;
+        for (uint32_t steps = 0; done < len; steps++) {
+                if (cluster < 2 || cluster >= f.clusters + 2 || steps > f.clusters) {
+                        log_error("%s: corrupt FAT filesystem: %s has a bad cluster chain", image->path, path);
+                        return -EBADMSG;
+                }
+                uint64_t n = MIN(cluster_bytes, (uint64_t)len - done);
+                k = image_pread(image, buf + done, (size_t)n, offset + f.data_offset + (uint64_t)(cluster - 2) * cluster_bytes);
+                if (k < 0)
+                        return k;
+                done += n;
+                if (done < len && (k = fat_next(&f, cluster, &cluster)) < 0)
+                        return k;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
 }

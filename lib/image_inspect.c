@@ -274,6 +274,26 @@ static int find_root(struct image_reader *r, struct image_info *info) {
         return 0;
 }
 
+
+/* A boot loader larger than this is not one (shim is ~1 MiB, GRUB ~4 MiB). */
+#define EFI_LOADER_MAX (64 * MiB)
+
+/* Reads the ESP's BOOTX64.EFI and checks its Authenticode signatures
+ * against Microsoft's UEFI CA, as firmware with Microsoft's keys would. */
+static int inspect_efi_signatures(struct image_reader *r, const struct partition_info *p, struct image_info *info) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t len = 0;
+        int k = fat_read_file(r, p->start, p->size, "EFI/BOOT/BOOTX64.EFI", EFI_LOADER_MAX, &data, &len);
+        if (k == -EFBIG) {
+                info->efi_loader_unread = true;
+                return 0;
+        }
+        if (k < 0)
+                return k;
+        return authenticode_check(data, len, authenticode_microsoft_uefi_ca, authenticode_microsoft_uefi_ca_count,
+                                  &info->efi_signatures);
+}
+
 static int inspect_boot(struct image_reader *r, struct image_info *info) {
         uint8_t mbr[512];
         int k = image_pread(r, mbr, sizeof mbr, 0);
@@ -304,6 +324,8 @@ static int inspect_boot(struct image_reader *r, struct image_info *info) {
                         if (k == 0) {
                                 info->efi_loader = true;
                                 info->efi_loader_size = sz;
+                                if ((k = inspect_efi_signatures(r, p, info)) < 0)
+                                        return k;
                         } else if (k != -ENOENT && k != -EISDIR)
                                 return k;
                 }
@@ -430,6 +452,7 @@ int image_inspect(struct image_reader *r, struct image_info *info) {
 }
 
 void image_info_done(struct image_info *info) {
+        authenticode_info_done(&info->efi_signatures);
         for (size_t i = 0; i < info->n_partitions; i++) {
                 struct partition_info *p = &info->partitions[i];
                 free(p->type);
@@ -496,8 +519,25 @@ json_object *image_info_to_json(const struct image_info *info) {
         json_object_object_add(boot, "mbr_grub", json_object_new_boolean(info->mbr_grub));
         json_object_object_add(boot, "bios_boot_partition_used", json_object_new_boolean(info->bios_boot_partition_used));
         json_object_object_add(boot, "efi_loader", json_object_new_boolean(info->efi_loader));
-        if (info->efi_loader)
+        if (info->efi_loader) {
                 json_object_object_add(boot, "efi_loader_size", json_object_new_int64((int64_t)info->efi_loader_size));
+                json_object *sigs = json_object_new_array();
+                for (size_t i = 0; i < info->efi_signatures.n_sigs; i++) {
+                        const struct authenticode_signature *g = &info->efi_signatures.sigs[i];
+                        json_object *j = json_object_new_object();
+                        json_object_object_add(j, "signer", str_or_null(g->signer));
+                        json_object_object_add(j, "issuer", str_or_null(g->issuer));
+                        json_object_object_add(j, "trusted_anchor", str_or_null(g->anchor));
+                        json_object_object_add(j, "trusted_anchor_sha256", str_or_null(g->anchor_sha256));
+                        json_object_object_add(j, "digest_matches", json_object_new_boolean(g->digest_matches));
+                        json_object_object_add(j, "signature_valid", json_object_new_boolean(g->signature_valid));
+                        json_object_object_add(j, "problem", str_or_null(g->problem));
+                        json_object_array_add(sigs, j);
+                }
+                json_object_object_add(boot, "efi_loader_signatures", info->efi_loader_unread ? NULL : sigs);
+                if (info->efi_loader_unread)
+                        json_object_put(sigs);
+        }
         json_object_object_add(o, "boot", boot);
         if (info->format == IMAGE_FORMAT_ISO) {
                 json_object *iso = json_object_new_object();
@@ -567,9 +607,22 @@ void image_info_print(const struct image_info *info, FILE *out) {
         }
         fprintf(out, "bios boot code:  %s%s%s\n", yes_no(info->mbr_boot_code), info->mbr_grub ? " (GRUB)" : "",
                 info->bios_boot_partition_used ? ", BIOS boot partition populated" : "");
-        if (info->efi_loader)
+        if (info->efi_loader) {
                 fprintf(out, "efi loader:      \\EFI\\BOOT\\BOOTX64.EFI (%" PRIu64 " bytes)\n", info->efi_loader_size);
-        else
+                if (info->efi_loader_unread)
+                        fprintf(out, "  signatures:    not read (larger than %s)\n", format_bytes(EFI_LOADER_MAX, b2));
+                else if (info->efi_signatures.n_sigs == 0)
+                        fprintf(out, "  signatures:    none (unsigned: Secure Boot firmware refuses it)\n");
+                for (size_t i = 0; i < info->efi_signatures.n_sigs; i++) {
+                        const struct authenticode_signature *g = &info->efi_signatures.sigs[i];
+                        if (g->anchor && !g->problem)
+                                fprintf(out, "  signed by:     %s (issuer %s), trusted through %s\n", SHOWN(g->signer), SHOWN(g->issuer),
+                                        SHOWN(g->anchor));
+                        else
+                                fprintf(out, "  signed by:     %s (issuer %s), not trusted: %s\n", SHOWN(g->signer), SHOWN(g->issuer),
+                                        SHOWN(g->problem));
+                }
+        } else
                 fprintf(out, "efi loader:      no\n");
         if (info->format == IMAGE_FORMAT_ISO)
                 fprintf(out, "iso volume id:   %s\nel torito:       %s (bios %s, uefi %s)\n",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include "authenticode.h"
 #include "ext4_reader.h"
 #include "image_reader.h"
 
@@ -40,6 +41,11 @@ struct image_info {
         bool bios_boot_partition_used;  /* GPT BIOS boot partition starts with data (core.img) */
         bool efi_loader;                /* \EFI\BOOT\BOOTX64.EFI on an ESP */
         uint64_t efi_loader_size;
+        /* Its Authenticode signatures, checked against Microsoft's UEFI CA
+         * (lib/authenticode.h); efi_loader_unread when it was too large to
+         * read (EFI_LOADER_MAX). */
+        struct authenticode_info efi_signatures;
+        bool efi_loader_unread;
 
         /* The root filesystem: the first ext2/3/4 filesystem holding
          * /etc/os-release (a partition, or the whole disk). -1: none. */
