@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
+/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
  *
  * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
  * (-nographic), no outside network (-nic user,restrict=on).  --accel (or
@@ -221,11 +221,12 @@ int cmd_qemu(int argc, char **argv) {
                 { "write", no_argument, NULL, 'w' },
                 { "reboot", no_argument, NULL, 'r' },
                 { "accel", required_argument, NULL, 'a' },
+                { "disk", required_argument, NULL, 'd' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         bool uefi = false, secure_boot = false, setup_mode = false, iso = false, writable = false, reboot = false;
-        const char *marker = NULL, *accel = getenv("SLIPWAY_QEMU_ACCEL");
+        const char *marker = NULL, *accel = getenv("SLIPWAY_QEMU_ACCEL"), *disk = "virtio";
         unsigned timeout_s = 0;
         bool timeout_set = false;
         int c;
@@ -240,6 +241,7 @@ int cmd_qemu(int argc, char **argv) {
                 case 'r': reboot = true; break;
                 case 'm': marker = optarg; break;
                 case 'a': accel = optarg; break;
+                case 'd': disk = optarg; break;
                 case 't': {
                         char *end = NULL;
                         unsigned long v = strtoul(optarg, &end, 10);
@@ -252,14 +254,14 @@ int cmd_qemu(int argc, char **argv) {
                         break;
                 }
                 case 'h':
-                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
+                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
+                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
                 return EXIT_USAGE;
         }
         const char *image = argv[optind];
@@ -269,6 +271,11 @@ int cmd_qemu(int argc, char **argv) {
                 accel = "auto";
         if (strcmp(accel, "auto") != 0 && strcmp(accel, "kvm") != 0 && strcmp(accel, "tcg") != 0) {
                 log_error("--accel: expected auto, kvm or tcg, got '%s'", accel);
+                return EXIT_USAGE;
+        }
+        /* nvme: the disk as Azure's v6 and newer sizes present it (NVMe only). */
+        if (strcmp(disk, "virtio") != 0 && strcmp(disk, "nvme") != 0) {
+                log_error("--disk: expected virtio or nvme, got '%s'", disk);
                 return EXIT_USAGE;
         }
         if (marker && !*marker) {
@@ -354,11 +361,16 @@ int cmd_qemu(int argc, char **argv) {
                 }
                 *o = '\0';
         }
+        bool nvme = !iso && strcmp(disk, "nvme") == 0;
         drive = iso ? xasprintf("file=%s,format=raw,media=cdrom,readonly=on", escaped)
-                                         : xasprintf("file=%s,format=%s,if=virtio%s", escaped, image_format(image),
-                                                     writable ? "" : ",snapshot=on");
+                    : xasprintf("file=%s,format=%s,if=%s%s", escaped, image_format(image), nvme ? "none,id=disk0" : "virtio",
+                                writable ? "" : ",snapshot=on");
         strv_push(&args, "-drive");
         strv_push(&args, drive);
+        if (nvme) {
+                strv_push(&args, "-device");
+                strv_push(&args, "nvme,drive=disk0,serial=slipway-os-disk");
+        }
         if (iso) {
                 strv_push(&args, "-boot");
                 strv_push(&args, "d");

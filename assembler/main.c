@@ -35,11 +35,12 @@ const struct command commands[] = {
         { "size", cmd_size, "size diff OLD NEW [--json] [--fail-over BYTES] [--top N]",
           "Explains what grew and shrank between two builds (size.json files or output\n"
           "directories), by package and directory. Exit 1 when the growth is over --fail-over.\n" },
-        { "qemu", cmd_qemu, "qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]",
+        { "qemu", cmd_qemu, "qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]",
           "Boots an image with qemu, serial console on stdio. --accel auto (the default, or\n"
           "$SLIPWAY_QEMU_ACCEL) uses KVM when it works and falls back to TCG (with a notice)\n"
           "when it does not; --accel tcg where KVM creates VMs but hangs guests (some nested\n"
-          "setups). The guest gets no outside network.\n" },
+          "setups). --disk nvme attaches the image as an NVMe disk, as Azure's NVMe-only VM\n"
+          "sizes do (default virtio). The guest gets no outside network.\n" },
         { "cache", cmd_cache, "cache list|clean [--cache DIR]",
           "Lists or removes cached rootfs trees and packages.\n" },
         { NULL, NULL, NULL, NULL },
