@@ -40,7 +40,7 @@ DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap de
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:
-.PHONY: all deps install check unit integration boot image bench clean test-drivers
+.PHONY: all deps install check unit integration boot image bench bench-profile clean test-drivers
 all: build/slipway
 
 deps:
@@ -149,6 +149,10 @@ image: deps build/slipway
 
 bench: deps build/slipway
 	tests/bench/run.sh
+
+# validate's cost against the profile's size: 13.5k vs 135k keys (linear ~10)
+bench-profile: build/slipway
+	tests/bench/profile-scale.sh
 
 clean:
 	rm -rf build

@@ -8,6 +8,10 @@
 #define PROFILE_MAX_FILE_SIZE (1024 * 1024)
 #define PROFILE_MAX_DEPTH 64
 #define PROFILE_MAX_INCLUDE_DEPTH 32
+/* A profile and all its includes together: how many files, how many bytes.
+ * Loading is linear in the bytes, merging in the bytes times the files. */
+#define PROFILE_MAX_FILES 256
+#define PROFILE_MAX_TOTAL_SIZE (8 * 1024 * 1024)
 
 extern const struct slw_origin origin_command_line;
 extern const struct slw_origin origin_default;

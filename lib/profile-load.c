@@ -3,6 +3,7 @@
  * include chains, merging, `remove:`, `reason:` and --set overrides.
  * The schema and the typed model live in profile.c. */
 #include "profile-internal.h"
+#include "strindex.h"
 #include "util.h"
 
 #include <errno.h>
@@ -39,8 +40,12 @@ void pnode_free(struct pnode *n) {
         free(n);
 }
 
+/* items has room for at least the next power of two of n_items: it grows
+ * by doubling, so a list of n entries costs n, not n^2/2, copies. */
 void pnode_append(struct pnode *parent, struct pnode *child) {
-        parent->items = xrealloc(parent->items, (parent->n_items + 1) * sizeof(*parent->items));
+        size_t n = parent->n_items;
+        if (n == 0 || (n & (n - 1)) == 0)
+                parent->items = xrealloc(parent->items, (n ? 2 * n : 1) * sizeof(*parent->items));
         parent->items[parent->n_items++] = child;
 }
 
@@ -116,11 +121,22 @@ void profile_errors_add(struct profile_errors *errs, struct slw_origin o, const 
         if (!msg)
                 abort();
         if (o.file) {
-                /* errors outlive the profile: keep our own copy of the name */
-                strv_push(&errs->strings, o.file);
-                o.file = errs->strings[strv_length(errs->strings) - 1];
+                /* errors outlive the profile: keep our own copy of the name,
+                 * one per file (a profile of 100k unknown keys must not copy
+                 * its name 100k times); there are as many names as files
+                 * loaded, at most PROFILE_MAX_FILES and two more */
+                size_t k = 0;
+                while (k < errs->n_strings && strcmp(errs->strings[k], o.file) != 0)
+                        k++;
+                if (k == errs->n_strings) {
+                        errs->strings = xrealloc(errs->strings, (errs->n_strings + 2) * sizeof(char *));
+                        errs->strings[errs->n_strings++] = xstrdup(o.file);
+                        errs->strings[errs->n_strings] = NULL;
+                }
+                o.file = errs->strings[k];
         }
-        errs->items = xrealloc(errs->items, (errs->n + 1) * sizeof(*errs->items));
+        if (errs->n == 0 || (errs->n & (errs->n - 1)) == 0)
+                errs->items = xrealloc(errs->items, (errs->n ? 2 * errs->n : 1) * sizeof(*errs->items));
         errs->items[errs->n++] = (struct profile_error){ .origin = o, .message = msg };
 }
 
@@ -168,6 +184,8 @@ struct loader {
         char *chain_real[PROFILE_MAX_INCLUDE_DEPTH + 1];
         size_t chain_len;
         struct pnode *root;        /* the accumulated merge */
+        size_t n_files;            /* files read so far, and their bytes */
+        uint64_t total_bytes;
 };
 
 static void take_name(struct loader *ld, char *name) {
@@ -236,6 +254,7 @@ struct frame {
         struct pnode *node;
         char *pending_key;
         struct slw_origin pending_key_origin;
+        struct str_index keys;      /* a map's keys so far, for duplicates */
 };
 
 static const char *kind_name(enum pnode_kind k) {
@@ -333,6 +352,7 @@ static int parse_yaml(struct loader *ld, const char *file, const char *buf, size
                         if (depth > 0) {
                                 depth--;
                                 free(stack[depth].pending_key);
+                                str_index_clear(&stack[depth].keys);
                         }
                         break;
                 default:
@@ -364,22 +384,26 @@ static int parse_yaml(struct loader *ld, const char *file, const char *buf, size
                         } else {
                                 node->key = TAKE_PTR(top->pending_key);
                                 node->key_origin = top->pending_key_origin;
-                                struct pnode *dup = pnode_get(top->node, node->key);
-                                if (dup) {
+                                size_t di;
+                                if (str_index_get(&top->keys, node->key, &di)) {
                                         profile_errors_add(errs, node->key_origin, "duplicate key '%s' (first at line %u)",
-                                                           node->key, dup->key_origin.line);
+                                                           node->key, top->node->items[di]->key_origin.line);
                                         pnode_free(node);
                                         node = NULL;
-                                } else
+                                } else {
                                         pnode_append(top->node, node);
+                                        str_index_add(&top->keys, node->key, top->node->n_items - 1);
+                                }
                         }
                 }
                 if (node && node->kind != PNODE_SCALAR) {
                         stack[depth++] = (struct frame){ .node = node };
                 }
         }
-        for (size_t i = 0; i < depth; i++)
+        for (size_t i = 0; i < depth; i++) {
                 free(stack[i].pending_key);
+                str_index_clear(&stack[i].keys);
+        }
 
         /* libfyaml's own errors, with their positions (1-based already) */
         void *it = NULL;
@@ -489,18 +513,75 @@ static ssize_t seq_find(const struct pnode *seq, const struct pnode *what) {
         return -1;
 }
 
+/* Where a list's entries are, by what seq_find() compares: scalars by
+ * value, maps by identity.  A merge or a remove: looks up each entry
+ * of the other side once (a list of 135k entries is not scanned 135k times). */
+struct seq_index {
+        struct str_index scalars, maps;
+};
+
+static void seq_index_add(struct seq_index *x, const struct pnode *it, size_t i) {
+        if (it->kind == PNODE_SCALAR)
+                str_index_add(&x->scalars, it->value, i);
+        else if (it->kind == PNODE_MAP) {
+                const char *id = identity_of(it);
+                if (id)
+                        str_index_add(&x->maps, id, i);
+        }
+}
+
+static void seq_index_init(struct seq_index *x, const struct pnode *seq) {
+        *x = (struct seq_index){ 0 };
+        for (size_t i = 0; i < seq->n_items; i++)
+                seq_index_add(x, seq->items[i], i);
+}
+
+static void seq_index_clear(struct seq_index *x) {
+        str_index_clear(&x->scalars);
+        str_index_clear(&x->maps);
+}
+
+/* The first entry of seq under key that is still there (not NULLed), or -1. */
+static ssize_t first_live(const struct str_index *idx, const char *key, const struct pnode *seq) {
+        size_t cursor = 0, v;
+        ssize_t best = -1;
+        while (str_index_next(idx, key, &cursor, &v))
+                if (seq->items[v] && (best < 0 || (ssize_t)v < best))
+                        best = (ssize_t)v;
+        return best;
+}
+
+/* seq_find(seq, what) through the index of seq. */
+static ssize_t seq_index_find(const struct seq_index *x, const struct pnode *seq, const struct pnode *what) {
+        ssize_t a = -1, b = -1;
+        if (what->kind == PNODE_SCALAR) {
+                a = first_live(&x->scalars, what->value, seq);
+                b = first_live(&x->maps, what->value, seq);
+        } else if (what->kind == PNODE_MAP) {
+                const char *id = identity_of(what);
+                if (id)
+                        b = first_live(&x->maps, id, seq);
+        }
+        return a < 0 ? b : b < 0 ? a : MIN(a, b);
+}
+
 static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, const char *path);
 
 static void merge_seq(struct loader *ld, struct pnode *dst, struct pnode *src, const char *path) {
         size_t n_before = dst->n_items;   /* entries from earlier files */
-        while (src->n_items > 0) {
-                struct pnode *item = pnode_take(src, 0);
-                ssize_t i = pnode_is_null(item) ? -2 : seq_find(dst, item);
+        struct seq_index x;
+        seq_index_init(&x, dst);
+        /* replaced entries are freed at the end: the index points into them */
+        struct pnode grave = { .kind = PNODE_SEQ };
+        for (size_t k = 0; k < src->n_items; k++) {
+                struct pnode *item = TAKE_PTR(src->items[k]);
+                ssize_t i = pnode_is_null(item) ? -2 : seq_index_find(&x, dst, item);
                 if (i == -2)
                         pnode_free(item);
-                else if (i < 0)
+                else if (i < 0) {
                         pnode_append(dst, item);
-                else if (item->kind == PNODE_SCALAR)
+                        seq_index_add(&x, item, dst->n_items - 1);
+                } else if (item->kind == PNODE_SCALAR)
                         pnode_free(item);          /* identical scalar: keep the first origin */
                 else if ((size_t)i >= n_before) {
                         /* the same identity twice in one file is a mistake, not an override */
@@ -508,17 +589,24 @@ static void merge_seq(struct loader *ld, struct pnode *dst, struct pnode *src, c
                                            identity_of(item), path, dst->items[i]->origin.line);
                         pnode_free(item);
                 } else {
-                        pnode_free(dst->items[i]); /* same identity: the later entry replaces */
+                        pnode_append(&grave, dst->items[i]); /* same identity: the later entry replaces */
                         dst->items[i] = item;
                 }
         }
+        src->n_items = 0;
+        seq_index_clear(&x);
+        for (size_t k = 0; k < grave.n_items; k++)
+                pnode_free(grave.items[k]);
+        free(grave.items);
 }
 
 static char *child_path(const char *path, const char *key) {
         return path && *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
 }
 
-static void apply_remove(struct loader *ld, struct pnode *dst, struct pnode *rm, const char *path) {
+/* keys: where dst's keys are (dst->items by key). */
+static void apply_remove(struct loader *ld, struct pnode *dst, const struct str_index *keys, struct pnode *rm,
+                         const char *path) {
         /* packages: {remove: [names]} is short for remove: {install: [names]} */
         if (rm->kind == PNODE_SEQ && dst->key && strcmp(path, "packages") == 0) {
                 struct pnode *m = pnode_new(PNODE_MAP, rm->origin);
@@ -526,7 +614,7 @@ static void apply_remove(struct loader *ld, struct pnode *dst, struct pnode *rm,
                 free(seq->key);
                 seq->key = xstrdup("install");
                 pnode_append(m, seq);
-                apply_remove(ld, dst, m, path);
+                apply_remove(ld, dst, keys, m, path);
                 pnode_free(m);
                 return;
         }
@@ -539,7 +627,8 @@ static void apply_remove(struct loader *ld, struct pnode *dst, struct pnode *rm,
         for (size_t i = 0; i < rm->n_items; i++) {
                 struct pnode *what = rm->items[i];
                 _cleanup_free_ char *list_path = child_path(path, what->key);
-                struct pnode *list = pnode_get(dst, what->key);
+                size_t li;
+                struct pnode *list = str_index_get(keys, what->key, &li) ? dst->items[li] : NULL;
                 struct pnode single = { 0 };
                 struct pnode *one[1] = { what };
                 if (what->kind == PNODE_SCALAR) {
@@ -550,6 +639,14 @@ static void apply_remove(struct loader *ld, struct pnode *dst, struct pnode *rm,
                                            list_path, kind_name(what->kind));
                         continue;
                 }
+                if (list && list->kind != PNODE_SEQ)
+                        list = NULL;
+                /* removed entries become NULL (the index points into them)
+                 * and are freed, and the list closed up, at the end */
+                struct seq_index x = { 0 };
+                if (list)
+                        seq_index_init(&x, list);
+                struct pnode grave = { .kind = PNODE_SEQ };
                 for (size_t j = 0; j < what->n_items; j++) {
                         struct pnode *e = what->items[j];
                         const char *id = identity_of(e);
@@ -558,24 +655,26 @@ static void apply_remove(struct loader *ld, struct pnode *dst, struct pnode *rm,
                                                    list_path, kind_name(e->kind));
                                 continue;
                         }
-                        ssize_t k = -1;
-                        if (list && list->kind == PNODE_SEQ) {
-                                struct pnode probe = { .kind = PNODE_SCALAR, .value = (char *)id };
-                                k = seq_find(list, e->kind == PNODE_SCALAR ? &probe : e);
-                                if (k < 0 && e->kind == PNODE_SCALAR)
-                                        for (size_t m = 0; m < list->n_items && k < 0; m++) {
-                                                const char *lid = identity_of(list->items[m]);
-                                                if (lid && strcmp(lid, id) == 0)
-                                                        k = (ssize_t)m;
-                                        }
-                        }
+                        /* a name removes the scalar of that value or the entry of that identity */
+                        ssize_t k = list ? seq_index_find(&x, list, e) : -1;
                         if (k < 0) {
                                 profile_errors_add(ld->errs, e->origin, "cannot remove '%s' from %s: it was never added",
                                                    id, list_path);
                                 continue;
                         }
-                        pnode_free(pnode_take(list, (size_t)k));
+                        pnode_append(&grave, TAKE_PTR(list->items[k]));
                 }
+                if (list) {
+                        size_t kept = 0;
+                        for (size_t k = 0; k < list->n_items; k++)
+                                if (list->items[k])
+                                        list->items[kept++] = list->items[k];
+                        list->n_items = kept;
+                        seq_index_clear(&x);
+                }
+                for (size_t k = 0; k < grave.n_items; k++)
+                        pnode_free(grave.items[k]);
+                free(grave.items);
         }
 }
 
@@ -585,17 +684,21 @@ static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, c
                 dst->reason = TAKE_PTR(src->reason);
         }
         struct pnode *rm = NULL;
-        while (src->n_items > 0) {
-                struct pnode *s = pnode_take(src, 0);
+        /* dst's keys (unique), and the entries replaced here, freed at the
+         * end because the index points into them */
+        struct str_index keys = { 0 };
+        for (size_t i = 0; i < dst->n_items; i++)
+                str_index_add(&keys, dst->items[i]->key, i);
+        struct pnode grave = { .kind = PNODE_SEQ };
+        for (size_t k = 0; k < src->n_items; k++) {
+                struct pnode *s = TAKE_PTR(src->items[k]);
                 if (strcmp(s->key, "remove") == 0) {
                         pnode_free(rm);
                         rm = s;
                         continue;
                 }
-                ssize_t di = -1;
-                for (size_t i = 0; i < dst->n_items; i++)
-                        if (strcmp(dst->items[i]->key, s->key) == 0)
-                                di = (ssize_t)i;
+                size_t di_found;
+                ssize_t di = str_index_get(&keys, s->key, &di_found) ? (ssize_t)di_found : -1;
                 struct pnode *d = di >= 0 ? dst->items[di] : NULL;
                 if (s->kind == PNODE_SCALAR) {
                         /* A later scalar wins.  But an empty key over a list or a
@@ -611,9 +714,11 @@ static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, c
                                 continue;
                         }
                         if (d)
-                                pnode_free(d), dst->items[di] = s;
-                        else
+                                pnode_append(&grave, d), dst->items[di] = s;
+                        else {
                                 pnode_append(dst, s);
+                                str_index_add(&keys, s->key, dst->n_items - 1);
+                        }
                         continue;
                 }
                 if (!d || d->kind != s->kind) {
@@ -621,9 +726,11 @@ static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, c
                         fresh->key = xstrdup(s->key);
                         fresh->key_origin = s->key_origin;
                         if (d)
-                                pnode_free(d), dst->items[di] = fresh;
-                        else
+                                pnode_append(&grave, d), dst->items[di] = fresh;
+                        else {
                                 pnode_append(dst, fresh);
+                                str_index_add(&keys, fresh->key, dst->n_items - 1);
+                        }
                         d = fresh;
                 }
                 if (s->kind == PNODE_MAP) {
@@ -639,10 +746,15 @@ static void merge_map(struct loader *ld, struct pnode *dst, struct pnode *src, c
                 }
                 pnode_free(s);
         }
+        src->n_items = 0;
         if (rm) {
-                apply_remove(ld, dst, rm, path);
+                apply_remove(ld, dst, &keys, rm, path);
                 pnode_free(rm);
         }
+        str_index_clear(&keys);
+        for (size_t k = 0; k < grave.n_items; k++)
+                pnode_free(grave.items[k]);
+        free(grave.items);
 }
 
 /* ---- files and includes ---- */
@@ -686,6 +798,12 @@ static int read_profile_file(struct loader *ld, const char *given, struct slw_or
                                    (long long)st.st_size, PROFILE_MAX_FILE_SIZE);
                 return -EFBIG;
         }
+        if (ld->total_bytes + (uint64_t)st.st_size > PROFILE_MAX_TOTAL_SIZE) {
+                profile_errors_add(ld->errs, o, "%s '%s': the profile and its includes would have %llu bytes; "
+                                   "together they may have at most %d", what, given,
+                                   (unsigned long long)(ld->total_bytes + (uint64_t)st.st_size), PROFILE_MAX_TOTAL_SIZE);
+                return -EFBIG;
+        }
         char *buf = xmalloc((size_t)st.st_size + 1);
         size_t n = fread(buf, 1, (size_t)st.st_size + 1, f);
         if (ferror(f) || n > (size_t)st.st_size) {
@@ -708,6 +826,7 @@ static int read_profile_file(struct loader *ld, const char *given, struct slw_or
                 free(buf);
                 return -EINVAL;
         }
+        ld->total_bytes += n;
         *ret = buf;
         *ret_len = n;
         return 0;
@@ -755,6 +874,12 @@ static int load_file(struct loader *ld, const char *given, struct slw_origin inc
                 profile_errors_add(ld->errs, include_site, "includes nested deeper than %d files", PROFILE_MAX_INCLUDE_DEPTH);
                 return -ELOOP;
         }
+        if (ld->n_files >= PROFILE_MAX_FILES) {
+                profile_errors_add(ld->errs, include_site, "cannot include '%s': a profile and its includes may be at most %d files",
+                                   given, PROFILE_MAX_FILES);
+                return -E2BIG;
+        }
+        ld->n_files++;
 
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;

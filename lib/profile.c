@@ -3,6 +3,7 @@
  * the typed model (struct slw_profile) with its defaults.  Loading, merging
  * and --set are in profile-load.c; summary output in profile-summary.c. */
 #include "profile-internal.h"
+#include "strindex.h"
 #include "tree.h"
 #include "util.h"
 
@@ -730,7 +731,7 @@ static void check_secure_boot(struct validator *v, const struct pnode *root) {
  * one clean absolute path without blanks (fstab splits on them), used once;
  * a label of printable ASCII that fits where it goes (GPT 36 characters,
  * ext4 16 bytes, FAT 11) instead of being cut. */
-static void check_partition_names(struct validator *v, const struct pnode *parts, size_t i) {
+static void check_partition_names(struct validator *v, const struct pnode *parts, size_t i, struct str_index *mountpoints) {
         const struct pnode *pt = parts->items[i];
         const struct pnode *type = pnode_get(pt, "type"), *mp = pnode_get(pt, "mountpoint"), *label = pnode_get(pt, "label"),
                            *fs = pnode_get(pt, "fs");
@@ -747,15 +748,13 @@ static void check_partition_names(struct validator *v, const struct pnode *parts
                 else if (is_root && strcmp(mp->value, "/") != 0)
                         profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: the root partition is mounted at /, "
                                            "not %s", i, mp->value);
-                else
-                        for (size_t j = 0; j < i; j++) {
-                                const struct pnode *other = pnode_get(parts->items[j], "mountpoint");
-                                if (scalar_ok(other) && strcmp(other->value, mp->value) == 0) {
-                                        profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: %s is partition %zu's "
-                                                           "mountpoint already", i, mp->value, j);
-                                        break;
-                                }
-                        }
+                else {
+                        size_t j;
+                        if (str_index_get(mountpoints, mp->value, &j))
+                                profile_errors_add(v->errs, mp->origin, "disk.partitions[%zu].mountpoint: %s is partition %zu's "
+                                                   "mountpoint already", i, mp->value, j);
+                }
+                str_index_add(mountpoints, mp->value, i);
         }
         if (scalar_ok(label)) {
                 bool printable = *label->value != '\0';
@@ -884,11 +883,12 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
 
         const struct pnode *parts = pnode_get(pnode_get(root, "disk"), "partitions");
         unsigned roots = 0;
+        _cleanup_(str_index_clear) struct str_index mountpoints = { 0 };
         for (size_t i = 0; parts && parts->kind == PNODE_SEQ && i < parts->n_items; i++) {
                 const struct pnode *pt = parts->items[i];
                 if (pt->kind != PNODE_MAP)
                         continue;
-                check_partition_names(v, parts, i);
+                check_partition_names(v, parts, i, &mountpoints);
                 const struct pnode *type = pnode_get(pt, "type"), *size = pnode_get(pt, "size");
                 if (!scalar_ok(type)) {
                         profile_errors_add(v->errs, pt->origin, "disk.partitions[%zu]: missing type", i);
@@ -953,10 +953,11 @@ static char **strv_at(const struct pnode *m, const char *key) {
         const struct pnode *n = pnode_get(m, key);
         if (!n)
                 return NULL;
-        char **l = xcalloc(1, sizeof(char *));
+        size_t k = 0;
+        char **l = xcalloc((n->kind == PNODE_SEQ ? n->n_items : 0) + 1, sizeof(char *));
         for (size_t i = 0; n->kind == PNODE_SEQ && i < n->n_items; i++)
                 if (scalar_ok(n->items[i]))
-                        strv_push(&l, n->items[i]->value);
+                        l[k++] = xstrdup(n->items[i]->value);
         return l;
 }
 
@@ -969,7 +970,9 @@ static int enum_index(const char *const *e, const char *s) {
 
 static void add_partition(struct slw_profile *p, enum slw_part_type type, uint64_t size, bool size_auto, enum slw_fs fs,
                           char *origin_path) {
-        p->disk.partitions = xrealloc(p->disk.partitions, (p->disk.n_partitions + 1) * sizeof(*p->disk.partitions));
+        size_t n = p->disk.n_partitions;
+        if ((n & (n - 1)) == 0)   /* doubling: 0, 1, 2, 4, ... */
+                p->disk.partitions = xrealloc(p->disk.partitions, (n ? 2 * n : 1) * sizeof(*p->disk.partitions));
         p->disk.partitions[p->disk.n_partitions++] = (struct slw_partition){
                 .type = type, .size = size, .size_auto = size_auto, .fs = fs, .origin_path = origin_path, .slot = -1 };
 }
@@ -1009,9 +1012,10 @@ static void build_model(struct slw_profile *p) {
                 }
         }
         const struct pnode *repos = pnode_get(dist, "repositories");
+        if (repos && repos->kind == PNODE_SEQ)
+                p->distribution.repos = xcalloc(repos->n_items, sizeof(struct slw_repo));
         for (size_t i = 0; repos && repos->kind == PNODE_SEQ && i < repos->n_items; i++) {
                 const struct pnode *r = repos->items[i];
-                p->distribution.repos = xrealloc(p->distribution.repos, (p->distribution.n_repos + 1) * sizeof(struct slw_repo));
                 p->distribution.repos[p->distribution.n_repos++] = (struct slw_repo){
                         .name = str_at(r, "name"), .baseurl = str_at(r, "baseurl"),
                         .gpgcheck = bool_at(r, "gpgcheck", true), .gpgkey = str_at(r, "gpgkey"),
@@ -1035,6 +1039,8 @@ static void build_model(struct slw_profile *p) {
         p->kernel.initramfs_modules = strv_at(k, "initramfs-modules");
 
         const struct pnode *files = pnode_get(root, "files");
+        if (files && files->kind == PNODE_SEQ)
+                p->files = xcalloc(files->n_items, sizeof(*p->files));
         for (size_t i = 0; files && files->kind == PNODE_SEQ && i < files->n_items; i++) {
                 const struct pnode *f = files->items[i];
                 struct slw_file sf = { .path = str_at(f, "path"), .mode = 0644 };
@@ -1057,11 +1063,12 @@ static void build_model(struct slw_profile *p) {
                         sf.group = xstrdup("root");
                 sf.reason = f->reason ? xstrdup(f->reason) : NULL;
                 sf.origin_path = xasprintf("files[%zu]", i);
-                p->files = xrealloc(p->files, (p->n_files + 1) * sizeof(*p->files));
                 p->files[p->n_files++] = sf;
         }
 
         const struct pnode *users = pnode_get(root, "users");
+        if (users && users->kind == PNODE_SEQ)
+                p->users = xcalloc(users->n_items, sizeof(*p->users));
         for (size_t i = 0; users && users->kind == PNODE_SEQ && i < users->n_items; i++) {
                 const struct pnode *u = users->items[i];
                 struct slw_user su = {
@@ -1071,13 +1078,13 @@ static void build_model(struct slw_profile *p) {
                         .ssh_authorized_keys = strv_at(u, "ssh-authorized-keys"), .groups = strv_at(u, "groups"),
                         .origin_path = xasprintf("users[%zu]", i),
                 };
-                p->users = xrealloc(p->users, (p->n_users + 1) * sizeof(*p->users));
                 p->users[p->n_users++] = su;
         }
         const struct pnode *groups = pnode_get(root, "groups");
+        if (groups && groups->kind == PNODE_SEQ)
+                p->groups = xcalloc(groups->n_items, sizeof(*p->groups));
         for (size_t i = 0; groups && groups->kind == PNODE_SEQ && i < groups->n_items; i++) {
                 const struct pnode *g = groups->items[i];
-                p->groups = xrealloc(p->groups, (p->n_groups + 1) * sizeof(*p->groups));
                 p->groups[p->n_groups++] = (struct slw_group){ .name = str_at(g, "name"), .gid = int_at(g, "gid", -1),
                                                                .system = bool_at(g, "system", false),
                                                                .origin_path = xasprintf("groups[%zu]", i) };

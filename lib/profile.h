@@ -215,6 +215,7 @@ struct profile_errors {
         struct profile_error *items;
         size_t n;
         char **strings;         /* owns the origin file names of the items */
+        size_t n_strings;
 };
 
 /* Adds an error (printf-style message); copies o.file. */
