@@ -7,7 +7,10 @@
  *   MARKET   Marketplace VM certification: OS disk size range
  * The rule functions say, beside each check, what the page requires. */
 #include "azure_rules.h"
+#include "ext4_reader.h"
 #include "log.h"
+#include "spawn.h"
+#include "strindex.h"
 #include "util.h"
 
 #include <archive.h>
@@ -286,18 +289,53 @@ static void rule_swap(struct image_info *info, struct ext4_reader *e, struct azu
 }
 
 /* ---- initramfs ---- */
-static void add_module_name(char ***mods, const char *path) {
+
+/* The initramfs is read as a stream of pieces (from the image through
+ * ext4_file_pread, or from memory), never whole: an initrd may claim 1 GiB
+ * (holes) in an image of 80 MB. */
+struct initramfs_source {
+        int (*pread)(void *ctx, void *buf, size_t n, uint64_t off, size_t *got);
+        void *ctx;
+        uint64_t size;
+};
+
+/* Uncompressed bytes of the compressed part read before giving up: real
+ * ones are a few hundred MB; a small bomb must not cost hours. */
+#define INITRAMFS_MAX_UNPACKED (UINT64_C(4) << 30)
+#define INITRAMFS_CHUNK (64 * 1024)
+
+struct module_set {
+        char **names;
+        size_t n;
+        struct str_index seen;
+};
+
+static void add_module_name(struct module_set *mods, const char *path) {
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
         const char *ko = strstr(base, ".ko");
         if (!ko || (ko[3] != 0 && ko[3] != '.'))
                 return;
-        _cleanup_free_ char *n = xstrndup(base, (size_t)(ko - base));
+        char *n = xstrndup(base, (size_t)(ko - base));
         for (char *c = n; *c; c++)
                 if (*c == '-')
                         *c = '_';
-        if (!strv_contains(*mods, n))
-                strv_push(mods, n);
+        size_t dummy;
+        if (str_index_get(&mods->seen, n, &dummy)) {
+                free(n);
+                return;
+        }
+        if ((mods->n & (mods->n + 1)) == 0 || !mods->names)   /* room for n + 1 names and the NULL */
+                mods->names = xrealloc(mods->names, (2 * mods->n + 2) * sizeof(char *));
+        mods->names[mods->n++] = n;
+        mods->names[mods->n] = NULL;
+        str_index_add(&mods->seen, n, mods->n - 1);
+}
+
+static void module_set_free(struct module_set *mods) {
+        str_index_clear(&mods->seen);
+        strv_free(mods->names);
+        *mods = (struct module_set){ 0 };
 }
 
 static uint32_t hex8(const uint8_t *p, bool *ok) {
@@ -313,58 +351,158 @@ static uint32_t hex8(const uint8_t *p, bool *ok) {
         return v;
 }
 
-int initramfs_list_modules(const void *data, size_t len, char ***ret) {
-        const uint8_t *p = data;
-        size_t off = 0;
-        char **mods = xcalloc(1, sizeof(char *));
+/* libarchive's view of the source from `pos` on. */
+struct stream_cursor {
+        const struct initramfs_source *src;
+        uint64_t pos;
+        uint8_t *buf;
+        int failed;             /* a negative errno from pread */
+};
+
+static la_ssize_t stream_read(struct archive *a, void *ctx, const void **out) {
+        struct stream_cursor *c = ctx;
+        if (spawn_interrupted()) {
+                c->failed = -EINTR;
+                archive_set_error(a, EINTR, "interrupted");
+                return -1;
+        }
+        size_t got = 0;
+        int k = c->src->pread(c->src->ctx, c->buf, INITRAMFS_CHUNK, c->pos, &got);
+        if (k < 0) {
+                c->failed = k;
+                archive_set_error(a, -k, "read error");
+                return -1;
+        }
+        c->pos += got;
+        *out = c->buf;
+        return (la_ssize_t)got;
+}
+
+static la_int64_t stream_skip(struct archive *a, void *ctx, la_int64_t request) {
+        struct stream_cursor *c = ctx;
+        uint64_t left = c->pos < c->src->size ? c->src->size - c->pos : 0;
+        uint64_t n = request > 0 ? MIN((uint64_t)request, left) : 0;
+        c->pos += n;
+        return (la_int64_t)n;
+}
+
+static int source_read_exact(const struct initramfs_source *src, void *buf, size_t n, uint64_t off) {
+        size_t got = 0;
+        int k = src->pread(src->ctx, buf, n, off, &got);
+        return k < 0 ? k : got == n ? 0 : -EBADMSG;
+}
+
+static int list_modules(const struct initramfs_source *src, char ***ret) {
+        _cleanup_(module_set_free) struct module_set mods = { 0 };
+        _cleanup_free_ uint8_t *buf = xmalloc(INITRAMFS_CHUNK);
+        const uint64_t len = src->size;
+        uint64_t off = 0;
+        int k;
         /* Uncompressed "newc" cpio segments (early microcode, firmware) come
          * first; parse them by hand to find where the compressed one starts. */
         for (;;) {
-                while (off < len && p[off] == 0)
-                        off++;
-                if (off + 110 > len || memcmp(p + off, "07070", 5) != 0)
+                /* the zeros between segments (holes, maybe), a chunk at a time */
+                bool found = false;
+                while (!found && off < len) {
+                        if (spawn_interrupted())
+                                return -EINTR;
+                        size_t got = 0;
+                        if ((k = src->pread(src->ctx, buf, INITRAMFS_CHUNK, off, &got)) < 0)
+                                return k;
+                        if (got == 0)
+                                return -EBADMSG;
+                        size_t z = 0;
+                        while (z < got && buf[z] == 0)
+                                z++;
+                        off += z;
+                        found = z < got;
+                }
+                uint8_t hdr[110];
+                if (off + 110 > len)
+                        break;
+                if ((k = source_read_exact(src, hdr, sizeof hdr, off)) < 0)
+                        return k;
+                if (memcmp(hdr, "07070", 5) != 0)
                         break;
                 bool ok = true;
-                uint32_t filesize = hex8(p + off + 54, &ok), namesize = hex8(p + off + 94, &ok);
-                if (!ok || namesize == 0 || namesize > 4096 || off + 110 + namesize > len) {
-                        strv_free(mods);
+                uint32_t filesize = hex8(hdr + 54, &ok), namesize = hex8(hdr + 94, &ok);
+                if (!ok || namesize == 0 || namesize > 4096 || off + 110 + namesize > len)
                         return -EBADMSG;
-                }
-                _cleanup_free_ char *name = xstrndup((const char *)p + off + 110, namesize - 1);
-                size_t next = ALIGN_UP(off + 110 + namesize, 4);
-                if (next > len || filesize > len - next) {
-                        strv_free(mods);
+                char name[4097];
+                if ((k = source_read_exact(src, name, namesize, off + 110)) < 0)
+                        return k;
+                name[namesize - 1] = 0;
+                uint64_t next = ALIGN_UP(off + 110 + namesize, 4);
+                if (next > len || filesize > len - next)
                         return -EBADMSG;
-                }
-                next = ALIGN_UP(next + filesize, 4);
-                off = next;
-                if (strcmp(name, "TRAILER!!!") == 0)
-                        continue;
-                add_module_name(&mods, name);
+                off = ALIGN_UP(next + filesize, 4);
+                if (strcmp(name, "TRAILER!!!") != 0)
+                        add_module_name(&mods, name);
         }
         if (off < len) {
                 struct archive *a = archive_read_new();
                 archive_read_support_filter_all(a);
                 archive_read_support_format_cpio(a);
-                int r = archive_read_open_memory(a, p + off, len - off);
+                struct stream_cursor c = { .src = src, .pos = off, .buf = buf };
+                int r = archive_read_open2(a, &c, NULL, stream_read, stream_skip, NULL);
                 struct archive_entry *ae;
+                bool too_big = false;
                 while (r == ARCHIVE_OK && (r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
                         const char *n = archive_entry_pathname(ae);
                         if (n)
                                 add_module_name(&mods, n);
+                        if ((uint64_t)archive_filter_bytes(a, 0) > INITRAMFS_MAX_UNPACKED) {
+                                too_big = true;
+                                break;
+                        }
                 }
-                bool bad = r != ARCHIVE_EOF;
-                if (bad)
+                bool bad = too_big || r != ARCHIVE_EOF;
+                if (bad && !too_big)
                         log_debug("initramfs: %s", archive_error_string(a) ? archive_error_string(a) : "read error");
                 archive_read_free(a);
-                if (bad) {
-                        strv_free(mods);
+                if (c.failed)
+                        return c.failed;
+                if (too_big)
+                        return -EFBIG;
+                if (bad)
                         return -EBADMSG;
-                }
         }
-        strv_sort(mods);
-        *ret = mods;
+        strv_sort(mods.names);
+        *ret = mods.names ? TAKE_PTR(mods.names) : xcalloc(1, sizeof(char *));
         return 0;
+}
+
+struct memory_source {
+        const uint8_t *data;
+        size_t len;
+};
+
+static int memory_pread(void *ctx, void *buf, size_t n, uint64_t off, size_t *got) {
+        const struct memory_source *m = ctx;
+        *got = off < m->len ? (size_t)MIN((uint64_t)n, m->len - off) : 0;
+        memcpy(buf, m->data + off, *got);
+        return 0;
+}
+
+int initramfs_list_modules(const void *data, size_t len, char ***ret) {
+        struct memory_source m = { data, len };
+        struct initramfs_source src = { .pread = memory_pread, .ctx = &m, .size = len };
+        return list_modules(&src, ret);
+}
+
+static int ext4_source_pread(void *ctx, void *buf, size_t n, uint64_t off, size_t *got) {
+        return ext4_file_pread(ctx, buf, n, off, got);
+}
+
+/* The initramfs at path in the image, as a stream. */
+static int initramfs_list_modules_at(struct ext4_reader *e, const char *path, char ***ret) {
+        _cleanup_ext4_file_ struct ext4_file *f = NULL;
+        /* an initramfs is tens of MB; more than 1 GiB is not one */
+        int k = ext4_file_open(e, path, 1024 * MiB, &f);
+        if (k < 0)
+                return k;
+        struct initramfs_source src = { .pread = ext4_source_pread, .ctx = f, .size = ext4_file_size(f) };
+        return list_modules(&src, ret);
 }
 
 static bool builtin_has(const char *builtin, const char *module) {
@@ -394,18 +532,17 @@ static void rules_modules(struct image_info *info, struct ext4_reader *e, struct
         (void)ext4_read_file(e, builtin_path, 16 * MiB, &builtin, NULL);
 
         _cleanup_free_ char *initrd_path = xasprintf("/boot/initrd.img-%s", kver);
-        _cleanup_free_ char *initrd = NULL;
-        size_t initrd_len = 0;
         _cleanup_strv_free_ char **mods = NULL;
-        int k = ext4_read_file(e, initrd_path, 1024 * MiB, &initrd, &initrd_len);
-        if (k >= 0)
-                k = initramfs_list_modules(initrd, initrd_len, &mods);
+        int k = initramfs_list_modules_at(e, initrd_path, &mods);
         /* GENERIC: the Hyper-V drivers hv_vmbus, hv_storvsc and hv_netvsc
          * must be in the initramfs (the root disk sits behind storvsc);
          * NVMe for the VM sizes with NVMe disks. */
         if (k < 0)
                 azure_report_add(rep, "initramfs.hyperv", RULE_FAIL, SRC_GENERIC, "%s: %s", initrd_path,
-                                 k == -ENOENT ? "missing" : "unreadable (not a cpio archive libarchive understands)");
+                                 k == -ENOENT ? "missing"
+                                 : k == -EFBIG ? "too large for an initramfs (over 1 GiB, or over 4 GiB unpacked)"
+                                 : k == -EINTR ? "interrupted"
+                                               : "unreadable (not a cpio archive libarchive understands)");
         else {
                 static const char *const hv[] = { "hv_vmbus", "hv_storvsc", "hv_netvsc" };
                 char missing[128] = "";

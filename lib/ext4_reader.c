@@ -189,6 +189,18 @@ bool ext4_exists(struct ext4_reader *e, const char *path) {
         return ext4_lookup(e, path, NULL, NULL) == 0;
 }
 
+/* The bytes a file's blocks can hold: its size, or less when it is sparse
+ * (i_blocks counts allocated 512-byte units, the extent tree's own blocks
+ * included), plus one block for inline data and the tail. */
+static uint64_t physical_bound(struct ext4_reader *e, struct ext2_inode_large *inode) {
+        uint64_t size = EXT2_I_SIZE(inode);
+        uint64_t blocks = ext2fs_get_stat_i_blocks(e->fs, (struct ext2_inode *)inode);
+        uint64_t bs = (uint64_t)EXT2_BLOCK_SIZE(e->fs->super);
+        if (blocks > (UINT64_MAX - bs) / 512)
+                return size;
+        return MIN(size, blocks * 512 + bs);
+}
+
 int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **ret, size_t *ret_len) {
         ext2_ino_t ino;
         struct ext2_inode_large inode;
@@ -197,9 +209,12 @@ int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **r
                 return r;
         if (!LINUX_S_ISREG(inode.i_mode))
                 return -EISDIR;
-        uint64_t size = EXT2_I_SIZE(&inode);
-        if (size > max)
+        if (EXT2_I_SIZE(&inode) > max)
                 return -EFBIG;
+        /* A sparse file is read as far as its blocks reach: a reader of
+         * text stops at the first hole's NUL anyway, and a 1 GiB file
+         * of holes in an 80 MB image must not cost 1 GiB of memory. */
+        uint64_t size = physical_bound(e, &inode);
         ext2_file_t f;
         io_budget_start(e);
         errcode_t err = ext2fs_file_open2(e->fs, ino, (struct ext2_inode *)&inode, 0, &f);
@@ -229,13 +244,91 @@ int ext4_read_file(struct ext4_reader *e, const char *path, size_t max, char **r
         return 0;
 }
 
+struct ext4_file {
+        struct ext4_reader *e;
+        ext2_file_t f;
+        uint64_t size;
+        char *path;
+};
+
+int ext4_file_open(struct ext4_reader *e, const char *path, uint64_t max, struct ext4_file **ret) {
+        ext2_ino_t ino;
+        struct ext2_inode_large inode;
+        int r = ext4_lookup(e, path, &ino, &inode);
+        if (r < 0)
+                return r;
+        if (!LINUX_S_ISREG(inode.i_mode))
+                return -EISDIR;
+        if (EXT2_I_SIZE(&inode) > max)
+                return -EFBIG;
+        /* one budget for the whole stream: an honest read of it reads each
+         * of its blocks once */
+        io_budget_start(e);
+        ext2_file_t f;
+        errcode_t err = ext2fs_file_open2(e->fs, ino, (struct ext2_inode *)&inode, 0, &f);
+        if (err) {
+                log_error("%s: ext4: cannot open %s: %s", e->image->path, path, error_message(err));
+                return io_failure(e);
+        }
+        struct ext4_file *h = xcalloc(1, sizeof *h);
+        h->e = e;
+        h->f = f;
+        h->size = EXT2_I_SIZE(&inode);
+        h->path = xstrdup(path);
+        *ret = h;
+        return 0;
+}
+
+uint64_t ext4_file_size(const struct ext4_file *h) {
+        return h->size;
+}
+
+int ext4_file_pread(struct ext4_file *h, void *buf, size_t n, uint64_t off, size_t *ret_got) {
+        *ret_got = 0;
+        if (off >= h->size)
+                return 0;
+        n = (size_t)MIN((uint64_t)n, h->size - off);
+        errcode_t err = ext2fs_file_llseek(h->f, off, EXT2_SEEK_SET, NULL);
+        size_t done = 0;
+        while (!err && done < n) {
+                unsigned got = 0;
+                err = ext2fs_file_read(h->f, (char *)buf + done, (unsigned)MIN(n - done, (size_t)(16 * MiB)), &got);
+                if (err || got == 0)
+                        break;
+                done += got;
+        }
+        if (err || done != n) {
+                log_error("%s: ext4: cannot read %s: %s", h->e->image->path, h->path, err ? error_message(err) : "short read");
+                return io_failure(h->e);
+        }
+        *ret_got = done;
+        return 0;
+}
+
+void ext4_file_close(struct ext4_file *h) {
+        if (!h)
+                return;
+        ext2fs_file_close(h->f);
+        free(h->path);
+        free(h);
+}
+
+struct name_list {
+        char **names;
+        size_t n;
+};
+
 static int collect_name(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset, int blocksize, char *buf, void *priv) {
-        char ***names = priv;
+        struct name_list *l = priv;
         int len = ext2fs_dirent_name_len(dirent);
         if ((len == 1 && dirent->name[0] == '.') || (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
                 return 0;
-        _cleanup_free_ char *n = xstrndup(dirent->name, (size_t)len);
-        strv_push(names, n);
+        /* doubling (a directory of a million names is a million copies, not
+         * half a million million); room for the name and the NULL */
+        if ((l->n & (l->n + 1)) == 0)
+                l->names = xrealloc(l->names, (2 * l->n + 2) * sizeof(char *));
+        l->names[l->n++] = xstrndup(dirent->name, (size_t)len);
+        l->names[l->n] = NULL;
         return 0;
 }
 
@@ -247,9 +340,10 @@ int ext4_list_dir(struct ext4_reader *e, const char *path, char ***ret) {
                 return r;
         if (!LINUX_S_ISDIR(inode.i_mode))
                 return -ENOTDIR;
-        char **names = xcalloc(1, sizeof(char *));
+        struct name_list l = { .names = xcalloc(2, sizeof(char *)) };
         io_budget_start(e);
-        errcode_t err = ext2fs_dir_iterate2(e->fs, ino, 0, NULL, collect_name, &names);
+        errcode_t err = ext2fs_dir_iterate2(e->fs, ino, 0, NULL, collect_name, &l);
+        char **names = l.names;
         if (err) {
                 strv_free(names);
                 log_error("%s: ext4: cannot list %s: %s", e->image->path, path, error_message(err));

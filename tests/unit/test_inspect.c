@@ -464,6 +464,41 @@ static void test_initramfs(void **state) {
         assert_int_equal(initramfs_list_modules("07070100garbage", 15, &m3), -EBADMSG);
 }
 
+/* Read as a stream (issue 16 item 14): a gap of zeros longer than the
+ * reader's 64 KiB pieces between the parts, and names given twice, once. */
+static void test_initramfs_gap(void **state) {
+        static const char *const early[] = { "kernel/x86/microcode/GenuineIntel.bin", "lib/firmware/a/hv_vmbus.ko", NULL };
+        static const char *const main_[] = { "usr/lib/modules/6.1/kernel/drivers/hv/hv_vmbus.ko",
+                                             "usr/lib/modules/6.1/kernel/drivers/scsi/hv_storvsc.ko", "init", NULL };
+        size_t cap = 2 * MiB, used1 = 0, used2 = 0, gap = 300 * 1024 + 4;
+        _cleanup_free_ uint8_t *buf = xcalloc(1, cap);
+        struct archive *a = archive_write_new();
+        archive_write_set_format_cpio_newc(a);
+        assert_int_equal(archive_write_open_memory(a, buf, cap, &used1), ARCHIVE_OK);
+        write_cpio(a, early);
+        archive_write_close(a);
+        archive_write_free(a);
+        a = archive_write_new();
+        archive_write_set_format_cpio_newc(a);
+        archive_write_add_filter_gzip(a);
+        assert_int_equal(archive_write_open_memory(a, buf + used1 + gap, cap - used1 - gap, &used2), ARCHIVE_OK);
+        write_cpio(a, main_);
+        archive_write_close(a);
+        archive_write_free(a);
+        _cleanup_strv_free_ char **mods = NULL;
+        assert_int_equal(initramfs_list_modules(buf, used1 + gap + used2, &mods), 0);
+        assert_int_equal(strv_length(mods), 2);
+        assert_string_equal(mods[0], "hv_storvsc");
+        assert_string_equal(mods[1], "hv_vmbus");
+        /* only zeros after the early part: no modules there, not an error */
+        _cleanup_strv_free_ char **m2 = NULL;
+        assert_int_equal(initramfs_list_modules(buf, used1 + gap, &m2), 0);
+        assert_int_equal(strv_length(m2), 1);
+        /* a header cut by the end of the data */
+        _cleanup_strv_free_ char **m3 = NULL;
+        assert_int_equal(initramfs_list_modules(buf, 140, &m3), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_formats),
@@ -471,6 +506,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_inputs),
                 cmocka_unit_test(test_random_damage),
                 cmocka_unit_test(test_initramfs),
+                cmocka_unit_test(test_initramfs_gap),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
