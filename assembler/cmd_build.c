@@ -232,6 +232,15 @@ int cmd_build(int argc, char **argv) {
                 exit_code = EXIT_USAGE;
                 goto finish;
         }
+        /* profile_load() checked what the profile's outputs need; --output's
+         * may need more (a disk's partitions), checked before anything is
+         * written, like every other profile error */
+        if (outputs && profile_check_outputs(profile, ctx.enabled_outputs, &errs) < 0) {
+                profile_errors_print(&errs, stderr);
+                profile_errors_free(&errs);
+                exit_code = EXIT_USAGE;
+                goto finish;
+        }
         if (parse_epoch(&ctx.epoch) < 0) {
                 exit_code = EXIT_USAGE;
                 goto finish;

@@ -212,10 +212,8 @@ static int disk_immutable(struct build_ctx *ctx) {
         }
         struct gpt_layout_input in = { .disk_size = p->disk.size, .parts = sized, .n_parts = n };
         struct gpt_layout_error err;
-        if ((r = gpt_layout_plan(&in, plan, &err)) < 0) {
-                const char *path = err.part_index >= 0 ? p->disk.partitions[err.part_index].origin_path : "disk.size";
-                return log_error_errno(r, "%s: %s", origin_format(profile_origin(p, path), o, sizeof(o)), err.message);
-        }
+        if ((r = gpt_layout_plan(&in, plan, &err)) < 0)
+                return log_error_errno(r, "%s: %s", origin_format(gpt_layout_error_origin(p, &err), o, sizeof(o)), err.message);
         /* the sizes are in the plan; the specs are the profile's again */
         for (size_t i = 0; i < n; i++)
                 plan->parts[i].spec = &p->disk.partitions[i];
@@ -306,10 +304,8 @@ int stage_disk(struct build_ctx *ctx) {
                 .n_parts = p->disk.n_partitions,
         };
         struct gpt_layout_error err;
-        if ((r = gpt_layout_plan(&in, plan, &err)) < 0) {
-                const char *path = err.part_index >= 0 ? p->disk.partitions[err.part_index].origin_path : "disk.size";
-                return log_error_errno(r, "%s: %s", origin_format(profile_origin(p, path), o, sizeof(o)), err.message);
-        }
+        if ((r = gpt_layout_plan(&in, plan, &err)) < 0)
+                return log_error_errno(r, "%s: %s", origin_format(gpt_layout_error_origin(p, &err), o, sizeof(o)), err.message);
         plan->root_required = required;
         log_info("disk: %s, tree %s in %" PRIu64 " inodes (ext4 needs ~%s)", format_bytes(plan->disk_size, a),
                  format_bytes(usage.data_bytes, b), usage.n_inodes, format_bytes(required, o));

@@ -61,22 +61,15 @@ int stage_resolve(struct build_ctx *ctx) {
         derive_init(&ctx->derive, p->name, p->version, ctx->epoch);
         plan_identities(ctx);
 
-        if (wants_disk && ctx->plan.root_index < 0) {
-                char buf[256];
-                log_error("%s: a disk image needs a partition of type root",
-                          origin_format(profile_origin(p, "disk.partitions"), buf, sizeof(buf)));
-                return -EINVAL;
-        }
-        if (wants_disk && p->bootloader.bios && ctx->plan.bios_index < 0) {
-                char buf[256];
-                log_error("%s: bootloader.bios needs a partition of type bios-boot for grub's core.img",
-                          origin_format(profile_origin(p, "bootloader.bios"), buf, sizeof(buf)));
-                return -EINVAL;
-        }
-        if (wants_disk && p->bootloader.uefi && ctx->plan.esp_index < 0) {
-                char buf[256];
-                log_error("%s: bootloader.uefi needs a partition of type esp",
-                          origin_format(profile_origin(p, "bootloader.uefi"), buf, sizeof(buf)));
+        /* what the outputs need of the profile: the same check profile_load()
+         * made for the profile's outputs and cmd_build for --output's */
+        struct profile_errors errs = { 0 };
+        if (profile_check_outputs(p, ctx->enabled_outputs, &errs) < 0) {
+                for (size_t i = 0; i < errs.n; i++) {
+                        char buf[256];
+                        log_error("%s: %s", origin_format(errs.items[i].origin, buf, sizeof(buf)), errs.items[i].message);
+                }
+                profile_errors_free(&errs);
                 return -EINVAL;
         }
 

@@ -10,9 +10,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int layout_error(struct gpt_layout_error *err, int index, int r, const char *fmt, ...) {
+__attribute__((format(printf, 5, 6)))
+static int layout_error(struct gpt_layout_error *err, int index, const char *key, int r, const char *fmt, ...) {
         va_list ap;
         err->part_index = index;
+        err->key = key;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);
@@ -46,16 +48,18 @@ int gpt_layout_plan(const struct gpt_layout_input *in, struct disk_plan *plan, s
         err->part_index = -1;
         err->message[0] = '\0';
         if (in->n_parts == 0)
-                return layout_error(err, -1, -EINVAL, "the disk has no partitions");
+                return layout_error(err, -1, "disk.partitions", -EINVAL, "the disk has no partitions");
         if (in->n_parts > ELEMENTSOF(plan->parts))
-                return layout_error(err, -1, -E2BIG, "%zu partitions, at most %zu are supported",
+                return layout_error(err, -1, "disk.partitions", -E2BIG, "%zu partitions, at most %zu are supported",
                                     in->n_parts, ELEMENTSOF(plan->parts));
         if (in->disk_size % GPT_ALIGN != 0)
-                return layout_error(err, -1, -EINVAL,
+                return layout_error(err, -1, "disk.size", -EINVAL,
                                     "disk size %" PRIu64 " bytes is not a multiple of 1 MiB (Azure and the "
                                     "1 MiB partition alignment need that)", in->disk_size);
-        if (in->disk_size > limit || in->root_required > limit || in->root_headroom > limit)
-                return layout_error(err, -1, -ERANGE, "sizes beyond 64 PiB are not supported");
+        if (in->disk_size > limit || in->root_required > limit)
+                return layout_error(err, -1, "disk.size", -ERANGE, "sizes beyond 64 PiB are not supported");
+        if (in->root_headroom > limit)
+                return layout_error(err, -1, "disk.root-headroom", -ERANGE, "sizes beyond 64 PiB are not supported");
 
         plan->root_index = plan->esp_index = plan->bios_index = -1;
         int auto_index = -1;
@@ -68,35 +72,37 @@ int gpt_layout_plan(const struct gpt_layout_input *in, struct disk_plan *plan, s
                             p->type == PART_BIOS_BOOT ? &plan->bios_index : NULL;
                 if (slot) {
                         if (*slot >= 0)
-                                return layout_error(err, (int)i, -EINVAL, "a second %s partition (the first is partition %d)",
+                                return layout_error(err, (int)i, "type", -EINVAL, "a second %s partition (the first is partition %d)",
                                                     type_word(p->type), *slot + 1);
                         *slot = (int)i;
                 }
                 if (p->size_auto) {
                         if (p->type != PART_ROOT)
-                                return layout_error(err, (int)i, -EINVAL, "only the root partition can have size: auto");
+                                return layout_error(err, (int)i, "size", -EINVAL, "only the root partition can have size: auto");
                         auto_index = (int)i;
                         continue;
                 }
                 if (p->size == 0)
-                        return layout_error(err, (int)i, -EINVAL, "%s partition has size 0", type_word(p->type));
+                        return layout_error(err, (int)i, "size", -EINVAL, "%s partition has size 0", type_word(p->type));
                 if (p->size > limit)
-                        return layout_error(err, (int)i, -ERANGE, "%s partition size %" PRIu64 " is too large",
+                        return layout_error(err, (int)i, "size", -ERANGE, "%s partition size %" PRIu64 " is too large",
                                             type_word(p->type), p->size);
                 uint64_t sz = ALIGN_UP(p->size, GPT_ALIGN);
                 if (p->type == PART_ESP && sz < GPT_ESP_MIN)
-                        return layout_error(err, (int)i, -EINVAL, "ESP of %s is too small: at least %s is needed for FAT",
+                        return layout_error(err, (int)i, "size", -EINVAL, "ESP of %s is too small: at least %s is needed for FAT",
                                             format_bytes(p->size, a), format_bytes(GPT_ESP_MIN, b));
                 if (p->type == PART_ROOT && sz < in->root_required)
-                        return layout_error(err, (int)i, -EINVAL,
-                                            "root partition of %s (%" PRIu64 " bytes) is smaller than the tree needs: "
-                                            "%s (%" PRIu64 " bytes) without headroom",
-                                            format_bytes(p->size, a), p->size, format_bytes(in->root_required, b),
-                                            in->root_required);
+                        return layout_error(err, (int)i, "size", -EINVAL,
+                                            "root partition of %s (%" PRIu64 " bytes) is smaller than %s: "
+                                            "%s (%" PRIu64 " bytes)%s",
+                                            format_bytes(p->size, a), p->size,
+                                            in->root_minimum ? "an empty root filesystem needs" : "the tree needs",
+                                            format_bytes(in->root_required, b), in->root_required,
+                                            in->root_minimum ? "" : " without headroom");
                 fixed_sum += sz;
         }
         if (plan->root_index < 0)
-                return layout_error(err, -1, -EINVAL, "the disk has no root partition");
+                return layout_error(err, -1, "disk.partitions", -EINVAL, "the disk has no root partition");
 
         uint64_t overhead = GPT_HEAD_RESERVE + GPT_TAIL_RESERVE;
         uint64_t auto_size = 0;
@@ -107,11 +113,12 @@ int gpt_layout_plan(const struct gpt_layout_input *in, struct disk_plan *plan, s
                 else {
                         uint64_t used = overhead + fixed_sum;
                         if (used >= in->disk_size || in->disk_size - used < ALIGN_UP(in->root_required, GPT_ALIGN))
-                                return layout_error(err, -1, -ENOSPC,
+                                return layout_error(err, -1, "disk.size", -ENOSPC,
                                                     "disk size %s (%" PRIu64 " bytes) leaves %s for the root partition, "
-                                                    "but its tree needs %s (%" PRIu64 " bytes)",
+                                                    "but %s %s (%" PRIu64 " bytes)",
                                                     format_bytes(in->disk_size, a), in->disk_size,
                                                     format_bytes(used >= in->disk_size ? 0 : in->disk_size - used, b),
+                                                    in->root_minimum ? "an empty root filesystem needs" : "its tree needs",
                                                     format_bytes(in->root_required, c), in->root_required);
                         auto_size = in->disk_size - used;
                 }
@@ -119,7 +126,7 @@ int gpt_layout_plan(const struct gpt_layout_input *in, struct disk_plan *plan, s
 
         uint64_t total = overhead + fixed_sum + auto_size;
         if (in->disk_size != 0 && total > in->disk_size)
-                return layout_error(err, -1, -ENOSPC,
+                return layout_error(err, -1, "disk.size", -ENOSPC,
                                     "the partitions need %s (%" PRIu64 " bytes with the 2 MiB of GPT areas) "
                                     "but the disk size is %s (%" PRIu64 " bytes)",
                                     format_bytes(total, a), total, format_bytes(in->disk_size, b), in->disk_size);
@@ -137,6 +144,18 @@ int gpt_layout_plan(const struct gpt_layout_input *in, struct disk_plan *plan, s
                 offset += pp->size;
         }
         return 0;
+}
+
+struct slw_origin gpt_layout_error_origin(const struct slw_profile *p, const struct gpt_layout_error *err) {
+        if (err->part_index < 0 || (size_t)err->part_index >= p->disk.n_partitions)
+                return profile_origin(p, err->key ? err->key : "disk.size");
+        const char *part = p->disk.partitions[err->part_index].origin_path;
+        if (err->key) {
+                _cleanup_free_ char *k = xasprintf("%s.%s", part, err->key);
+                if (pnode_lookup(p->root, k))
+                        return profile_origin(p, k);
+        }
+        return profile_origin(p, part);
 }
 
 const char *gpt_type_guid(enum slw_part_type t) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,16 +31,26 @@ struct gpt_layout_input {
         uint64_t disk_size;          /* profile disk.size; 0 = auto */
         uint64_t root_headroom;      /* profile disk.root-headroom; 0 = default */
         uint64_t root_required;      /* bytes the root filesystem needs for the tree (ext4_required_bytes) */
+        bool root_minimum;           /* root_required is what the smallest tree needs (profile validation,
+                                        before there is a tree), not this tree's: only the messages differ */
         const struct slw_partition *parts;
         size_t n_parts;
 };
 
 /* Why a plan is impossible: which partition (index into parts, or -1 for
- * the disk as a whole) and a message naming the numbers. */
+ * the disk as a whole), the key it is about and a message naming the
+ * numbers.  key: with a partition, one of its keys ("size", "type") or
+ * NULL; without, the profile's dotted key ("disk.size",
+ * "disk.root-headroom", "disk.partitions"). */
 struct gpt_layout_error {
         int part_index;
+        const char *key;
         char message[256];
 };
+
+/* Where in the profile a layout error is: the key's file:line:col when the
+ * profile has it, else its partition's (or "default"). */
+struct slw_origin gpt_layout_error_origin(const struct slw_profile *p, const struct gpt_layout_error *err);
 
 /* Pure: fills plan->parts[i].offset/size/number/spec, plan->n_parts and
  * plan->disk_size (and the root/esp/bios indexes), and nothing else (the

@@ -3,9 +3,13 @@
  * the typed model (struct slw_profile) with its defaults.  Loading, merging
  * and --set are in profile-load.c; summary output in profile-summary.c. */
 #include "profile-internal.h"
+#include "build.h"
+#include "fsimage.h"
+#include "gpt_layout.h"
 #include "strindex.h"
 #include "tree.h"
 #include "util.h"
+#include "verity.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1220,6 +1224,124 @@ static void build_model(struct slw_profile *p) {
         p->report.checksums = bool_at(pnode_get(root, "report"), "checksums", true);
 }
 
+/* ---- the disk layout: what the disk stage would refuse, without the tree ---- */
+
+/* The smallest root ext4 the disk stage asks for: an empty tree and the
+ * grub.cfg it adds (stage_disk.c).  Any real tree needs at least this, so a
+ * layout without room for it fails the build whatever the tree. */
+static uint64_t root_minimum(void) {
+        struct tree_usage u = { .data_bytes = 2 * 4096, .n_inodes = 2 };
+        return ext4_required_bytes(&u);
+}
+
+/* The least an immutable root slot of `size: auto` is: the root image (more
+ * than 0 bytes) plus max(25 %, 64 MiB), in whole MiB (stage_disk.c). */
+#define IMMUTABLE_AUTO_SLOT_MIN (GPT_ROOT_HEADROOM_MIN + GPT_ALIGN)
+
+/* The layout sizes the profile sets, each checked at its key: a disk of
+ * whole MiB, nothing beyond what the layout handles, and a plan (lib/
+ * gpt_layout.c, the disk stage's own) with the smallest possible root. */
+static void check_layout(struct validator *v, const struct slw_profile *p) {
+        const uint64_t limit = UINT64_C(1) << 56;
+        struct { const char *key; uint64_t value; } sizes[] = {
+                { "disk.size", p->disk.size }, { "disk.root-headroom", p->disk.root_headroom },
+                { "immutable.slot-size", p->immutable.slot_size }, { "immutable.var-size", p->immutable.var_size },
+                { "immutable.esp-size", p->immutable.esp_size },
+        };
+        bool beyond = false;
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++)
+                if (sizes[i].value > limit) {
+                        profile_errors_add(v->errs, profile_origin(p, sizes[i].key), "%s: %" PRIu64 " bytes is beyond the "
+                                           "64 PiB a disk layout may have", sizes[i].key, sizes[i].value);
+                        beyond = true;
+                }
+        for (size_t i = 0; !p->immutable.enabled && i < p->disk.n_partitions; i++)
+                if (p->disk.partitions[i].size > limit) {
+                        _cleanup_free_ char *key = xasprintf("%s.size", p->disk.partitions[i].origin_path);
+                        profile_errors_add(v->errs, profile_origin(p, key), "%s: %" PRIu64 " bytes is beyond the 64 PiB a "
+                                           "disk layout may have", key, p->disk.partitions[i].size);
+                        beyond = true;
+                }
+        if (beyond)
+                return;
+        if (p->disk.size % GPT_ALIGN != 0) {
+                profile_errors_add(v->errs, profile_origin(p, "disk.size"), "disk.size: %" PRIu64 " bytes is not a whole number "
+                                   "of MiB (partitions sit on 1 MiB boundaries and Azure takes only disks of whole MiB): "
+                                   "%" PRIu64 "MiB or %" PRIu64 "MiB?", p->disk.size, p->disk.size / GPT_ALIGN,
+                                   p->disk.size / GPT_ALIGN + 1);
+                return;
+        }
+        struct gpt_layout_input in = {
+                .disk_size = p->disk.size,
+                .root_headroom = p->disk.root_headroom,
+                .root_required = root_minimum(),
+                .root_minimum = true,
+                .parts = p->disk.partitions,
+                .n_parts = p->disk.n_partitions,
+        };
+        struct disk_plan plan;
+        /* the immutable layout's slots: as disk_immutable() sizes them */
+        struct slw_partition sized[ELEMENTSOF(plan.parts)];
+        if (p->immutable.enabled && p->disk.n_partitions <= ELEMENTSOF(sized)) {
+                uint64_t slot = p->immutable.slot_size ? ALIGN_UP(p->immutable.slot_size, GPT_ALIGN) : IMMUTABLE_AUTO_SLOT_MIN;
+                uint64_t vslot = ALIGN_UP(verity_hash_bytes(slot), GPT_ALIGN);
+                for (size_t i = 0; i < p->disk.n_partitions; i++) {
+                        sized[i] = p->disk.partitions[i];
+                        if (sized[i].type == PART_ROOT || sized[i].type == PART_ROOT_VERITY) {
+                                sized[i].size = sized[i].type == PART_ROOT ? slot : vslot;
+                                sized[i].size_auto = false;
+                        }
+                }
+                in.parts = sized;
+                in.root_required = 0;
+                in.root_headroom = 0;
+        }
+        struct gpt_layout_error err;
+        if (gpt_layout_plan(&in, &plan, &err) < 0) {
+                _cleanup_free_ char *key = err.part_index < 0 ? xstrdup(err.key ? err.key : "disk.size")
+                                           : p->immutable.enabled || !err.key
+                                                   ? xstrdup(p->disk.partitions[err.part_index].origin_path)
+                                                   : xasprintf("%s.%s", p->disk.partitions[err.part_index].origin_path, err.key);
+                profile_errors_add(v->errs, gpt_layout_error_origin(p, &err), "%s: %s", key, err.message);
+        }
+}
+
+static bool wants_disk(const bool outputs[_OUT_MAX]) {
+        return outputs[OUT_RAW] || outputs[OUT_VHD] || outputs[OUT_VHD_DYNAMIC] || outputs[OUT_QCOW2];
+}
+
+int profile_check_outputs(const struct slw_profile *p, const bool outputs[_OUT_MAX], struct profile_errors *errs) {
+        size_t before = errs->n;
+        bool root = false, esp = false, bios = false;
+        for (size_t i = 0; i < p->disk.n_partitions; i++) {
+                root |= p->disk.partitions[i].type == PART_ROOT;
+                esp |= p->disk.partitions[i].type == PART_ESP;
+                bios |= p->disk.partitions[i].type == PART_BIOS_BOOT;
+        }
+        struct slw_origin parts = profile_origin(p, "disk.partitions");
+        if (wants_disk(outputs)) {
+                /* the default layout has what the bootloader needs: these are
+                 * about a disk.partitions of the profile's */
+                if (!root)
+                        profile_errors_add(errs, parts, "disk.partitions: a disk image needs a partition of type root");
+                if (p->bootloader.bios && !bios)
+                        profile_errors_add(errs, parts, "disk.partitions: bootloader.bios (%s) needs a partition of type "
+                                           "bios-boot for GRUB's core.img", pnode_lookup(p->root, "bootloader.bios") ? "true" : "true by default");
+                if (p->bootloader.uefi && !esp)
+                        profile_errors_add(errs, parts, "disk.partitions: bootloader.uefi (%s) needs a partition of type esp",
+                                           pnode_lookup(p->root, "bootloader.uefi") ? "true" : "true by default");
+        } else if (p->budget.root_used) {
+                /* the report stage measures the root filesystem of the disk */
+                char names[64] = "";
+                for (int o = 0; o < _OUT_MAX; o++)
+                        if (outputs[o])
+                                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", *names ? ", " : "", output_name(o));
+                profile_errors_add(errs, profile_origin(p, "budget.root-used"), "budget.root-used: the outputs (%s) have no "
+                                   "disk image, so no root filesystem to measure", names);
+        }
+        return errs->n > before ? -EINVAL : 0;
+}
+
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs) {
         struct profile_errors local = { 0 };
         if (!errs) {
@@ -1245,6 +1367,14 @@ int profile_load(const char *path, char *const *sets, struct slw_profile **ret, 
                 return r;
         }
         build_model(p);
+        /* what the build would refuse before it writes anything, from the
+         * typed model: the disk layout, and what the outputs need */
+        check_layout(&v, p);
+        (void)profile_check_outputs(p, p->outputs, errs);
+        if (errs->n > 0) {
+                profile_free(p);
+                return -EINVAL;
+        }
         *ret = p;
         return 0;
 }

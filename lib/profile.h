@@ -231,6 +231,13 @@ void profile_errors_free(struct profile_errors *errs);
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs);
 void profile_free(struct slw_profile *p);
 
+/* What a build with these outputs needs of the profile beyond its values
+ * (a disk's root, bios-boot and esp partitions; a disk for the root-used
+ * budget).  profile_load() checks the profile's own outputs; a build with
+ * --output checks its own before it writes anything, and stage_resolve
+ * before it plans.  0, or -EINVAL with errs filled. */
+int profile_check_outputs(const struct slw_profile *p, const bool outputs[_OUT_MAX], struct profile_errors *errs);
+
 /* Origin of a value by dotted path ("kernel.cmdline", "files[2].path"), or
  * a static "default" origin when the value came from a default. */
 struct slw_origin profile_origin(const struct slw_profile *p, const char *dotted_path);

@@ -539,9 +539,11 @@ int size_budget_check(struct json_object *report, const struct size_limit *limit
                 }
                 }
                 if (actual < 0) {
+                        /* a profile error found only now: it names the budget's line */
                         json_object_put(out);
-                        return log_error_errno(-ENOENT, "budget: %s%s%s: the build has no such %s to measure", what,
-                                               l->name ? " " : "", l->name ? l->name : "", l->kind == LIMIT_ROOT_USED ? "filesystem" : what);
+                        return log_error_errno(-ENOENT, "%s%sbudget: %s%s%s: the build has no such %s to measure",
+                                               l->origin ? l->origin : "", l->origin ? ": " : "", what, l->name ? " " : "",
+                                               l->name ? l->name : "", l->kind == LIMIT_ROOT_USED ? "filesystem" : what);
                 }
                 bool ok = (uint64_t)actual <= l->max;
                 struct json_object *b = json_object_new_object();

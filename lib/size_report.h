@@ -61,7 +61,7 @@ struct size_limit {
         enum size_limit_kind kind;
         const char *name;          /* artifact file name / package name; NULL for root-used */
         uint64_t max;              /* bytes */
-        const char *origin;        /* "file:line" of the profile line, for messages */
+        const char *origin;        /* "file:line:col" of the profile line, for messages */
 };
 
 /* Checks the limits against a report; adds "budget" to it (every limit with
