@@ -440,6 +440,18 @@ bool profile_passwd_field_ok(const char *s) {
         return !s || (!strchr(s, ':') && !strchr(s, '\n'));
 }
 
+bool profile_unit_name_ok(const char *u) {
+        /* the suffixes configure_systemd.c knows */
+        static const char *const suffixes[] = { ".service", ".socket", ".target", ".timer", ".path", ".mount",
+                                                ".automount", ".swap", ".slice", ".scope", ".device" };
+        if (!u || !*u || strchr(u, '/') || strlen(u) > 255 || u[0] == '.')
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (endswith(u, suffixes[i]) && strlen(u) > strlen(suffixes[i]))
+                        return true;
+        return false;
+}
+
 static bool scalar_ok(const struct pnode *n) {
         return n && n->kind == PNODE_SCALAR && !pnode_is_null(n);
 }
@@ -776,6 +788,84 @@ static void check_partition_names(struct validator *v, const struct pnode *parts
         }
 }
 
+/* Scalar entries of the list at dotted, for the checks below. */
+#define FOR_EACH_ENTRY(root, dotted, i, e)                                                                 \
+        for (const struct pnode *l_ = pnode_lookup(root, dotted), *e = NULL; l_ && l_->kind == PNODE_SEQ; l_ = NULL) \
+                for (size_t i = 0; i < l_->n_items; i++)                                                    \
+                        if (scalar_ok(e = l_->items[i]))
+
+/* What the configure stage refuses of a value without looking at the tree
+ * (configure_*.c), refused here first: a build would fail on it only after
+ * the rootfs was installed. */
+static void check_configure_values(struct validator *v, const struct pnode *root) {
+        /* configure_files.c: a kernel argument, one line of the boot entry */
+        FOR_EACH_ENTRY(root, "kernel.cmdline", i, e)
+                if (!*e->value || strchr(e->value, '\n'))
+                        profile_errors_add(v->errs, e->origin, "kernel.cmdline[%zu]: a kernel argument may not be empty or hold "
+                                           "a newline", i);
+        /* configure_kernel.c: module names (check_tokens has the blanks) */
+        FOR_EACH_ENTRY(root, "kernel.initramfs-modules", i, e)
+                if (is_token(e->value) && strchr(e->value, '/'))
+                        profile_errors_add(v->errs, e->origin, "kernel.initramfs-modules[%zu]: expected a module name like "
+                                           "hv_vmbus, not a path, got '%s'", i, e->value);
+        /* configure_prune.c */
+        FOR_EACH_ENTRY(root, "prune.keep-locales", i, e)
+                if (strchr(e->value, '/'))
+                        profile_errors_add(v->errs, e->origin, "prune.keep-locales[%zu]: expected a locale name or pattern like "
+                                           "en_US*, got '%s'", i, e->value);
+        FOR_EACH_ENTRY(root, "prune.kernel-modules", i, e)
+                if (e->value[0] == '/' || strstr(e->value, ".."))
+                        profile_errors_add(v->errs, e->origin, "prune.kernel-modules[%zu]: expected a glob relative to "
+                                           "lib/modules/<version>/kernel (no leading '/', no '..'), got '%s'", i, e->value);
+        /* configure_files.c: locale-gen takes a name, not a path */
+        const struct pnode *loc = pnode_get(root, "locale");
+        if (scalar_ok(loc) && strpbrk(loc->value, "/\n "))
+                profile_errors_add(v->errs, loc->origin, "locale: expected a locale name like en_US.UTF-8, got '%s'", loc->value);
+        /* configure_systemd.c: unit names, and no unit both enabled and masked or disabled */
+        static const char *const unit_lists[] = { "systemd.enable", "systemd.disable", "systemd.mask" };
+        _cleanup_(str_index_clear) struct str_index enabled = { 0 };
+        for (size_t l = 0; l < ELEMENTSOF(unit_lists); l++)
+                FOR_EACH_ENTRY(root, unit_lists[l], i, e) {
+                        if (!is_token(e->value))
+                                continue;   /* check_tokens said so */
+                        size_t at;
+                        if (!profile_unit_name_ok(e->value))
+                                profile_errors_add(v->errs, e->origin, "%s[%zu]: expected a unit name like ssh.service, got '%s'",
+                                                   unit_lists[l], i, e->value);
+                        else if (l == 0)
+                                str_index_add(&enabled, e->value, i);
+                        else if (str_index_get(&enabled, e->value, &at))
+                                profile_errors_add(v->errs, e->origin, "%s[%zu]: '%s' is in systemd.enable too (entry %zu)",
+                                                   unit_lists[l], i, e->value, at);
+                }
+        const struct pnode *dt = pnode_lookup(root, "systemd.default-target");
+        if (scalar_ok(dt) && (!profile_unit_name_ok(dt->value) || !endswith(dt->value, ".target")))
+                profile_errors_add(v->errs, dt->origin, "systemd.default-target: expected a target unit like "
+                                   "multi-user.target, got '%s'", dt->value);
+        /* configure_accounts.c and configure_prune.c */
+        const struct pnode *gen = pnode_get(root, "generalize");
+        bool generalize = scalar_ok(gen) && strcmp(gen->value, "true") == 0;
+        const struct pnode *users = pnode_get(root, "users");
+        for (size_t i = 0; users && users->kind == PNODE_SEQ && i < users->n_items; i++) {
+                const struct pnode *u = users->items[i];
+                if (u->kind != PNODE_MAP)
+                        continue;
+                const struct pnode *home = pnode_get(u, "home"), *pw = pnode_get(u, "password");
+                if (scalar_ok(home) && profile_passwd_field_ok(home->value) && !root_path_is_clean(home->value))
+                        profile_errors_add(v->errs, home->origin, "users[%zu].home: expected a clean absolute path, got '%s'",
+                                           i, home->value);
+                const struct pnode *keys = pnode_get(u, "ssh-authorized-keys");
+                for (size_t k = 0; keys && keys->kind == PNODE_SEQ && k < keys->n_items; k++)
+                        if (scalar_ok(keys->items[k]) && strchr(keys->items[k]->value, '\n'))
+                                profile_errors_add(v->errs, keys->items[k]->origin, "users[%zu].ssh-authorized-keys[%zu]: an "
+                                                   "SSH key is one line of authorized_keys", i, k);
+                if (generalize && scalar_ok(pw) && strcmp(pw->value, "locked") != 0)
+                        profile_errors_add(v->errs, pw->origin, "users[%zu].password: generalize: true asks for an image "
+                                           "without passwords (%s:%u); set \"locked\" or leave it out", i,
+                                           gen->origin.file ? gen->origin.file : "?", gen->origin.line);
+        }
+}
+
 static void check_semantics(struct validator *v, const struct pnode *root) {
         check_tokens(v, root, "packages.install", "a package name");
         check_tokens(v, root, "systemd.enable", "a unit name");
@@ -922,6 +1012,7 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
                 profile_errors_add(v->errs, parts->origin, "disk.partitions: expected exactly one root partition, got %u", roots);
         check_secure_boot(v, root);
         check_immutable(v, root);
+        check_configure_values(v, root);
 }
 
 /* ---- typed model ---- */

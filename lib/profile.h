@@ -257,3 +257,6 @@ const char *part_type_name(enum slw_part_type t);
  * them; validation refuses the same (one rule, two callers). */
 bool profile_account_name_ok(const char *s);
 bool profile_passwd_field_ok(const char *s);
+/* A systemd unit name (NAME.service, .socket, .target, ...), as the
+ * configure stage takes it (configure_systemd.c has its own copy). */
+bool profile_unit_name_ok(const char *u);
