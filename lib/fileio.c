@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "fileio.h"
+#include "tree.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -61,6 +63,27 @@ int copy_sparse(int src_fd, int dst_fd) {
                 pos = hole;
         }
         return 0;
+}
+
+int copy_from_tree(int root_fd, const char *path, const char *dst, mode_t mode) {
+        /* O_NONBLOCK: a FIFO in the tree must not block the open. */
+        _cleanup_close_ int in = tree_open(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+        if (in < 0)
+                return in;
+        struct stat st;
+        if (fstat(in, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (out < 0)
+                return -errno;
+        int r = copy_sparse(in, out);
+        if (r < 0)
+                return r;
+        return fchmod(out, mode) < 0 ? -errno : 0;
 }
 
 int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
