@@ -85,7 +85,7 @@ build/unit/%: tests/unit/%.c $(SAN_OBJ) $(HDRS)
 #   configure-ref-driver  cmocka, ASan/UBSan: configure   (test-configure-ref)
 DRV_DISK    := assembler/stage_disk assembler/stage_bootloader assembler/bootloader_sdboot assembler/build
 DRV_ROOTFS  := assembler/stage_rootfs assembler/rootfs_apt assembler/rootfs_dnf assembler/rootfs_import \
-	lib/cache lib/manifest lib/util lib/log lib/spawn lib/derive lib/userns
+	lib/cache lib/manifest lib/tree lib/util lib/log lib/spawn lib/derive lib/userns
 DRV_STAGES  := $(filter-out build/obj/assembler/main.o build/obj/assembler/cmd_%.o,$(ASM_OBJ))
 TEST_DRIVERS := build/tests/disk-driver build/tests/rootfs-driver build/tests/rootfs-driver-san \
 	build/tests/configure-driver build/tests/configure-ref-driver build/fuzz/fuzz_inspect

@@ -8,9 +8,9 @@
 #include "rootfs.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -64,46 +64,49 @@ static int write_entry_json(const char *path, const struct build_ctx *ctx, const
  * initramfs moves its own onto it), and container runtimes and WSL bring
  * theirs.  What a package manager left there (mmdebstrap's root mode makes
  * device nodes, no rootless mode can) would only make the tree depend on who
- * built it, so every backend's tree gets an empty /dev. */
+ * built it, so every backend's tree gets an empty /dev.
+ *
+ * Through the tree's resolver, never a host path: an imported tree's
+ * "dev -> /some/host/dir" would otherwise have this empty the host's
+ * directory.  The removal below never follows a symlink and never leaves
+ * /dev's filesystem. */
 static int empty_dev(const char *tree) {
-        _cleanup_free_ char *dev = path_join(tree, "dev");
-        /* Never through a symlink: an imported tree's "dev -> /some/host/dir"
-         * would have this empty the host's directory.  O_NOFOLLOW on the
-         * last component (the tree itself is our own directory). */
-        int fd = open(dev, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                if (errno != ELOOP && errno != ENOTDIR)
-                        return log_error_errno(-errno, "rootfs: %s", dev);
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "rootfs: cannot open the tree %s", tree);
+        _cleanup_close_ int fd = tree_open(root_fd, "/dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (fd == -ENOENT)
+                return 0;
+        if (fd == -ELOOP || fd == -ENOTDIR) {
                 /* A symlink or a file where the mount point must be: the
                  * image gets the empty directory instead. */
                 struct stat st;
-                bool link = lstat(dev, &st) == 0 && S_ISLNK(st.st_mode);
+                bool link = tree_lstat(root_fd, "/dev", &st) == 0 && S_ISLNK(st.st_mode);
                 log_warning("rootfs: the tree's /dev is %s, not a directory: replaced by an empty directory",
                             link ? "a symlink" : "a file");
-                if (unlink(dev) < 0 || mkdir(dev, 0755) < 0)
-                        return log_error_errno(-errno, "rootfs: could not replace %s by a directory", dev);
+                int r = tree_remove(root_fd, "/dev", 0);
+                if (r >= 0)
+                        r = tree_mkdir_p(root_fd, "/dev", 0755);
+                if (r < 0)
+                        return log_error_errno(r, "rootfs: could not replace %s/dev by a directory", tree);
                 return 0;
         }
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int e = -errno;
-                close(fd);
-                return log_error_errno(e, "rootfs: %s", dev);
-        }
-        int r = 0;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-                        _cleanup_free_ char *p = path_join(dev, de->d_name);
-                        /* rm_rf never follows symlinks (lstat, FTW_PHYS) */
-                        int k = rm_rf(p);
-                        if (k < 0 && r == 0)
-                                r = log_error_errno(k, "rootfs: could not remove %s", p);
-                }
-        closedir(d);
-        return r;
+        if (fd < 0)
+                return log_error_errno(fd, "rootfs: %s/dev", tree);
+        /* Something mounted on it (a bind mount of the host's /dev that a
+         * killed install left) is not the tree's to empty. */
+        struct stat root_st, dev_st;
+        if (fstat(root_fd, &root_st) < 0 || fstat(fd, &dev_st) < 0)
+                return log_error_errno(-errno, "rootfs: %s/dev", tree);
+        if (root_st.st_dev != dev_st.st_dev)
+                return log_error_errno(-EBUSY, "rootfs: %s/dev is a mount point (umount it first)", tree);
+        unsigned n = 0;
+        int r = tree_remove_contents(fd, &n);
+        if (r < 0)
+                return log_error_errno(r, "rootfs: could not empty %s/dev", tree);
+        if (n > 0)
+                log_debug("rootfs: removed %u entr%s from /dev", n, n == 1 ? "y" : "ies");
+        return 0;
 }
 
 /* Less free space than this after a failed install: the filesystem was
