@@ -36,6 +36,11 @@ int apt_resolve_mirror(const struct build_ctx *ctx, char **ret);
 /* The first "E: " line of apt/mmdebstrap stderr output, or NULL. */
 char *apt_error_line(const char *stderr_text);
 
+/* dnf: removes what dnf 4 leaves at <tree>/<cachedir> (and the parents it
+ * made, not the FHS directories), inside the tree only; exposed for the
+ * tests. */
+void dnf_remove_cachedir_leak(const char *tree, const char *cachedir);
+
 /* import: 0 for a directory, 1 for a tarball; -errno when neither. */
 int import_source_kind(const char *source);
 /* Extracts a tarball (plain, gzip, zstd, xz) into dest (created), keeping

@@ -12,6 +12,7 @@
 #include "rootfs.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -74,21 +75,33 @@ static char *find_dnf(void) {
 
 /* dnf 4 writes expired_repos.json below <installroot>/<cachedir> even when
  * cachedir is given on the command line: remove that directory and the
- * parents it created, keeping the FHS directories an image has anyway. */
-static void remove_cachedir_leak(const char *dest, const char *cachedir) {
+ * parents it created, keeping the FHS directories an image has anyway.
+ * Inside the tree only (lib/tree.h): a package's /var/cache symlink must
+ * not turn this into a removal of the host's own dnf cache. */
+void dnf_remove_cachedir_leak(const char *dest, const char *cachedir) {
         static const char *const keep[] = { "/var", "/var/tmp", "/var/cache", "/tmp", "/root", "/home", "/srv",
                                             "/opt", "/usr", "/usr/local", "/mnt", "/media", NULL };
-        _cleanup_free_ char *rel = xstrdup(cachedir);
-        _cleanup_free_ char *leak = path_join(dest, rel);
-        if (access(leak, F_OK) != 0)
+        _cleanup_close_ int root_fd = tree_root_open(dest);
+        if (root_fd < 0)
                 return;
-        (void)rm_rf_unmounted(leak);
+        _cleanup_free_ char *rel = xstrdup(cachedir);
+        struct stat st;
+        if (tree_lstat(root_fd, rel, &st) < 0)
+                return;
+        int r = tree_remove(root_fd, rel, TREE_RM_DIR);
+        if (r < 0) {
+                log_warning_errno(r, "rootfs: could not remove %s from the installed tree", rel);
+                return;
+        }
         for (char *slash = strrchr(rel, '/'); slash && slash != rel; slash = strrchr(rel, '/')) {
                 *slash = '\0';
                 if (strv_contains((char *const *)keep, rel))
                         break;
-                _cleanup_free_ char *dir = path_join(dest, rel);
-                if (rmdir(dir) < 0)
+                /* rmdir: only while empty, and never through a symlink */
+                _cleanup_close_ int dir_fd = -1;
+                _cleanup_free_ char *name = NULL;
+                if (tree_resolve(root_fd, rel, TREE_NOFOLLOW, &dir_fd, &name, NULL) < 0 ||
+                    unlinkat(dir_fd, name, AT_REMOVEDIR) < 0)
                         break;
         }
 }
@@ -150,9 +163,9 @@ static int filter_dir(int dfd, char *path, size_t len, size_t cap, char *const *
 static int apply_path_filters(const char *tree, char *const *excl, char *const *incl) {
         if (!excl || !excl[0])
                 return 0;
-        int fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = tree_root_open(tree);
         if (fd < 0)
-                return log_error_errno(-errno, "rootfs: %s", tree);
+                return log_error_errno(fd, "rootfs: %s", tree);
         char path[PATH_MAX] = "";
         size_t removed = 0;
         int r = filter_dir(fd, path, 0, sizeof(path), excl, incl, &removed);
@@ -267,7 +280,7 @@ static int dnf_install(const struct build_ctx *ctx, const char *dest) {
                  strv_length(pkgs));
         r = run_command_status(argv, &(struct run_opts) { .stdin_fd = -1, .env = env, .quiet = true }, &tail);
         (void)rm_rf(confdir);
-        remove_cachedir_leak(dest, cachedir);
+        dnf_remove_cachedir_leak(dest, cachedir);
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
         if (r == 0)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *make_root(void) {
         char tmpl[] = "/tmp/test_rootfs.XXXXXX";
@@ -145,6 +146,41 @@ static void test_stale_tmp(void **state) {
         assert_int_equal(rm_rf_unmounted("/proc"), -EBUSY);   /* a mount point */
 }
 
+/* dnf 4's cachedir below the installroot is removed inside the tree: a
+ * symlink of the tree at that path (to itself, absolute) names the host's
+ * own cache when followed as a host path, and nothing inside the tree. */
+static void test_dnf_cachedir_leak(void **state) {
+        char base[] = "/tmp/test_rootfs_dnf.XXXXXX";
+        assert_non_null(mkdtemp(base));
+        _cleanup_free_ char *cachedir = path_join(base, "hostcache/dnf"), *keep = path_join(cachedir, "keep");
+        assert_int_equal(mkdir_p(cachedir, 0755), 0);
+        assert_int_equal(write_file(keep, "x", 1, 0644), 0);
+
+        _cleanup_free_ char *tree = path_join(base, "tree"), *link = xasprintf("%s%s", tree, base);
+        _cleanup_free_ char *link_parent = xstrdup(link);
+        *strrchr(link_parent, '/') = '\0';
+        assert_int_equal(mkdir_p(link_parent, 0755), 0);
+        assert_int_equal(symlink(base, link), 0);
+        dnf_remove_cachedir_leak(tree, cachedir);
+        assert_int_equal(access(keep, F_OK), 0);        /* the host's cache is untouched */
+        struct stat st;
+        assert_int_equal(lstat(link, &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+
+        /* a real leak: removed with the parents dnf made, up to /tmp */
+        _cleanup_free_ char *tree2 = path_join(base, "tree2"), *leak = xasprintf("%s%s/expired_repos.json", tree2, cachedir);
+        _cleanup_free_ char *leak_dir = xstrdup(leak), *tmp = path_join(tree2, "tmp"), *top = xasprintf("%s%s", tree2, base);
+        *strrchr(leak_dir, '/') = '\0';
+        assert_int_equal(mkdir_p(leak_dir, 0755), 0);
+        assert_int_equal(write_file(leak, "{}", 2, 0644), 0);
+        dnf_remove_cachedir_leak(tree2, cachedir);
+        assert_int_not_equal(access(leak_dir, F_OK), 0);
+        assert_int_not_equal(access(top, F_OK), 0);
+        assert_int_equal(access(tmp, F_OK), 0);
+        assert_int_equal(access(keep, F_OK), 0);
+        assert_int_equal(rm_rf(base), 0);
+}
+
 static void test_default_dir(void **state) {
         setenv("SLIPWAY_CACHE", "/some/where", 1);
         char *d = cache_default_dir();
@@ -176,6 +212,7 @@ int main(void) {
                 cmocka_unit_test(test_apt_error_line),
                 cmocka_unit_test(test_cache_key),
                 cmocka_unit_test(test_stale_tmp),
+                cmocka_unit_test(test_dnf_cachedir_leak),
                 cmocka_unit_test(test_default_dir),
                 cmocka_unit_test(test_import_kind),
         };
