@@ -4,6 +4,7 @@
 #include "derive.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "userns.h"
 #include "util.h"
 
@@ -53,25 +54,30 @@ static void digest_add(struct tree_digest *d, const char *line) {
         d->len += n;
 }
 
-static int digest_tree(const char *root, const char *rel, struct tree_digest *d, unsigned depth) {
+/* Walks the source through its root fd (lib/tree.h): each directory is
+ * opened inside the source without following a symlink, each entry is
+ * looked at with fstatat/readlinkat in it, so a symlink in the source is
+ * read as a link and never followed, out of the source or within it. */
+static int digest_tree(int root_fd, const char *root, const char *rel, struct tree_digest *d, unsigned depth) {
         if (depth > 256)
                 return log_error_errno(-ELOOP, "rootfs: import source %s: directories nested more than 256 deep", root);
-        _cleanup_free_ char *dir = *rel ? path_join(root, rel) : xstrdup(root);
-        char **names = NULL;
-        int r = dir_entries_sorted(dir, &names);
+        _cleanup_close_ int dir_fd = tree_open(root_fd, *rel ? rel : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (dir_fd < 0)
+                return log_error_errno(dir_fd, "rootfs: import source: cannot open %s/%s", root, rel);
+        _cleanup_strv_free_ char **names = NULL;
+        int r = tree_dir_entries_sorted(dir_fd, ".", &names);
         if (r < 0)
-                return log_error_errno(r, "rootfs: import source: cannot list %s", dir);
+                return log_error_errno(r, "rootfs: import source: cannot list %s/%s", root, rel);
         for (size_t i = 0; names && names[i] && r >= 0; i++) {
                 _cleanup_free_ char *sub = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
-                _cleanup_free_ char *host = path_join(root, sub);
                 struct stat st;
-                if (lstat(host, &st) < 0) {
-                        r = log_error_errno(-errno, "rootfs: import source: %s", host);
+                if (fstatat(dir_fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = log_error_errno(-errno, "rootfs: import source: %s/%s", root, sub);
                         break;
                 }
                 char target[PATH_MAX] = "";
                 if (S_ISLNK(st.st_mode)) {
-                        ssize_t k = readlink(host, target, sizeof target - 1);
+                        ssize_t k = readlinkat(dir_fd, names[i], target, sizeof target - 1);
                         target[k > 0 ? k : 0] = '\0';
                 }
                 _cleanup_free_ char *line = xasprintf("%s\t%o\t%u:%u\t%" PRIu64 "\t%lld.%09ld\t%lld.%09ld\t%s\n", sub,
@@ -80,9 +86,8 @@ static int digest_tree(const char *root, const char *rel, struct tree_digest *d,
                                                       (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, target);
                 digest_add(d, line);
                 if (S_ISDIR(st.st_mode))
-                        r = digest_tree(root, sub, d, depth + 1);
+                        r = digest_tree(root_fd, root, sub, d, depth + 1);
         }
-        strv_free(names);
         return r < 0 ? r : 0;
 }
 
@@ -113,7 +118,10 @@ static int import_key_inputs(const struct build_ctx *ctx, struct cache_key *key)
         }
         if (S_ISDIR(st.st_mode)) {
                 struct tree_digest d = {};
-                int r = digest_tree(real, "", &d, 0);
+                _cleanup_close_ int root_fd = tree_root_open(real);
+                if (root_fd < 0)
+                        return log_error_errno(root_fd, "rootfs: import source %s", real);
+                int r = digest_tree(root_fd, real, "", &d, 0);
                 if (r < 0) {
                         free(d.text);
                         return r;
