@@ -2,6 +2,7 @@
 #include "manifest.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -10,6 +11,7 @@
 #include <json-c/json.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void pkg_list_free(struct pkg_list *l) {
         for (size_t i = 0; i < l->n; i++) {
@@ -184,26 +186,34 @@ char *copyright_license(const char *text) {
         return joined;
 }
 
+/* A dpkg status file or a copyright file larger than this is not one. */
+#define MANIFEST_FILE_MAX (UINT64_C(256) << 20)
+
 int manifest_from_dpkg_tree(const char *tree, struct pkg_list *ret) {
-        _cleanup_free_ char *status_path = path_join(tree, "var/lib/dpkg/status");
+        /* Every file is read through the tree's resolver (lib/tree.h): a
+         * symlink in it (/usr/share/doc/foo -> /usr/share/doc/bar, or one
+         * planted to name a host file) resolves inside the tree. */
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "could not open the tree %s", tree);
         _cleanup_free_ char *text = NULL;
-        int r = read_file(status_path, &text, NULL);
+        int r = tree_read_file(root_fd, "/var/lib/dpkg/status", MANIFEST_FILE_MAX, &text, NULL);
         if (r < 0)
-                return log_error_errno(r, "could not read %s", status_path);
+                return log_error_errno(r, "could not read %s/var/lib/dpkg/status", tree);
         struct pkg_list l;
         r = dpkg_status_parse(text, &l);
         if (r < 0)
-                return log_error_errno(r, "could not parse %s", status_path);
+                return log_error_errno(r, "could not parse %s/var/lib/dpkg/status", tree);
         for (size_t i = 0; i < l.n; i++) {
                 /* Multi-Arch: same packages share /usr/share/doc/<name>. */
-                _cleanup_free_ char *rel = xasprintf("usr/share/doc/%s/copyright", l.items[i].name);
-                _cleanup_free_ char *path = path_join(tree, rel);
+                _cleanup_free_ char *rel = xasprintf("/usr/share/doc/%s/copyright", l.items[i].name);
                 _cleanup_free_ char *c = NULL;
                 struct stat st;
-                /* Symlinked doc dirs point into another package's: follow
-                 * only within the tree by resolving relative links ourselves
-                 * is not worth it; a symlink is skipped (licence unknown). */
-                if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && read_file(path, &c, NULL) == 0)
+                /* A symlinked doc directory is followed (inside the tree); a
+                 * copyright file that is itself a symlink is skipped
+                 * (licence unknown). */
+                if (tree_lstat(root_fd, rel, &st) == 0 && S_ISREG(st.st_mode) &&
+                    tree_read_file(root_fd, rel, MANIFEST_FILE_MAX, &c, NULL) == 0)
                         l.items[i].license = copyright_license(c);
         }
         *ret = l;
@@ -263,25 +273,36 @@ int rpm_query_parse(const char *text, struct pkg_list *ret) {
 /* rpm's database inside a tree: Fedora's current place, then the classic one. */
 static const char *const rpm_dbpaths[] = { "/usr/lib/sysimage/rpm", "/var/lib/rpm" };
 
-static const char *tree_rpm_dbpath(const char *tree) {
+/* The first of rpm_dbpaths holding a database, canonical inside the tree
+ * (rpm joins --root and --dbpath as host paths, so a symlinked
+ * /var/lib/rpm would otherwise have it read the host's database), or NULL.
+ * The database files must be the tree's own regular files. */
+static char *tree_rpm_dbpath(int root_fd) {
         for (size_t i = 0; i < ELEMENTSOF(rpm_dbpaths); i++) {
-                _cleanup_free_ char *db = path_join(tree, rpm_dbpaths[i]);
-                _cleanup_free_ char *sqlite = path_join(db, "rpmdb.sqlite");
-                _cleanup_free_ char *packages = path_join(db, "Packages");
-                if (access(sqlite, F_OK) == 0 || access(packages, F_OK) == 0)
-                        return rpm_dbpaths[i];
+                _cleanup_free_ char *canon = NULL;
+                if (tree_resolve(root_fd, rpm_dbpaths[i], 0, NULL, NULL, &canon) < 0)
+                        continue;
+                static const char *const files[] = { "rpmdb.sqlite", "Packages" };
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        _cleanup_free_ char *db = path_join(canon, files[k]);
+                        struct stat st;
+                        if (tree_lstat(root_fd, db, &st) == 0 && S_ISREG(st.st_mode))
+                                return TAKE_PTR(canon);
+                }
         }
         return NULL;
 }
 
 int manifest_from_rpm_tree(const char *tree, struct pkg_list *ret) {
-        _cleanup_free_ char *out = NULL;
-        const char *dbpath = tree_rpm_dbpath(tree);
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "could not open the tree %s", tree);
+        _cleanup_free_ char *out = NULL, *dbpath = tree_rpm_dbpath(root_fd);
         if (!dbpath)
                 return log_error_errno(-ENOENT, "no rpm database in %s (looked in usr/lib/sysimage/rpm, var/lib/rpm)", tree);
         /* --dbpath is relative to --root; explicit because Debian's rpm
          * defaults to ~/.rpmdb. */
-        char *argv[] = { "rpm", "--root", (char *)tree, "--dbpath", (char *)dbpath, "-qa",
+        char *argv[] = { "rpm", "--root", (char *)tree, "--dbpath", dbpath, "-qa",
                          "--queryformat", RPM_MANIFEST_QUERYFORMAT, NULL };
         int r = run_command(argv, &(struct run_opts) { .stdin_fd = -1, .capture_stdout = true, .out = &out });
         if (r < 0)
@@ -290,10 +311,13 @@ int manifest_from_rpm_tree(const char *tree, struct pkg_list *ret) {
 }
 
 int manifest_from_tree(const char *tree, struct pkg_list *ret) {
-        _cleanup_free_ char *status = path_join(tree, "var/lib/dpkg/status");
-        if (access(status, F_OK) == 0)
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "could not open the tree %s", tree);
+        if (tree_exists(root_fd, "/var/lib/dpkg/status"))
                 return manifest_from_dpkg_tree(tree, ret);
-        if (tree_rpm_dbpath(tree))
+        _cleanup_free_ char *rpmdb = tree_rpm_dbpath(root_fd);
+        if (rpmdb)
                 return manifest_from_rpm_tree(tree, ret);
         log_info("no package database in %s: the manifest is empty", tree);
         *ret = (struct pkg_list) {};

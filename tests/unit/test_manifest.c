@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char status_text[] =
         "Package: zlib1g\n"
@@ -150,6 +152,53 @@ static void test_write_json(void **state) {
         rm_rf(dir);
 }
 
+static void put_file(const char *path, const char *text) {
+        _cleanup_free_ char *dir = xstrdup(path);
+        *strrchr(dir, '/') = '\0';
+        assert_int_equal(mkdir_p(dir, 0755), 0);
+        assert_int_equal(write_file(path, text, strlen(text), 0644), 0);
+}
+
+/* A tree's package database is the tree's: absolute symlinks in it name
+ * files of the tree (issue 16), never the build host's, which here hold
+ * other packages, another licence and an "rpm database". */
+static void test_tree_symlinks_stay_inside(void **state) {
+        char base[] = "/tmp/test_manifest.XXXXXX";
+        assert_non_null(mkdtemp(base));
+        _cleanup_free_ char *tree = path_join(base, "tree"), *host = path_join(base, "host");
+        _cleanup_free_ char *host_status = path_join(host, "status"), *host_doc = path_join(host, "doc/copyright");
+        _cleanup_free_ char *in_status = xasprintf("%s%s", tree, host_status), *in_doc = xasprintf("%s%s", tree, host_doc);
+        put_file(host_status, "Package: hostpkg\nStatus: install ok installed\nVersion: 6\nArchitecture: amd64\n\n");
+        put_file(in_status, "Package: treepkg\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n");
+        put_file(host_doc, "Format: x\n\nLicense: HostLicence\n");
+        put_file(in_doc, "Format: x\n\nLicense: TreeLicence\n");
+        _cleanup_free_ char *dpkg = path_join(tree, "var/lib/dpkg"), *docs = path_join(tree, "usr/share/doc");
+        assert_int_equal(mkdir_p(dpkg, 0755), 0);
+        assert_int_equal(mkdir_p(docs, 0755), 0);
+        _cleanup_free_ char *status = path_join(dpkg, "status"), *doc = path_join(docs, "treepkg");
+        _cleanup_free_ char *host_docdir = path_join(host, "doc");
+        assert_int_equal(symlink(host_status, status), 0);
+        assert_int_equal(symlink(host_docdir, doc), 0);
+        struct pkg_list l = {};
+        assert_int_equal(manifest_from_tree(tree, &l), 0);
+        assert_int_equal(l.n, 1);
+        assert_string_equal(l.items[0].name, "treepkg");
+        assert_string_equal(l.items[0].license, "TreeLicence");
+        pkg_list_free(&l);
+
+        /* an rpm database only on the host's side: the tree has none */
+        _cleanup_free_ char *tree2 = path_join(base, "tree2"), *rpmdir = path_join(host, "rpm");
+        _cleanup_free_ char *sqlite = path_join(rpmdir, "rpmdb.sqlite"), *var_lib = path_join(tree2, "var/lib");
+        put_file(sqlite, "not a database");
+        assert_int_equal(mkdir_p(var_lib, 0755), 0);
+        _cleanup_free_ char *rpm_link = path_join(var_lib, "rpm");
+        assert_int_equal(symlink(rpmdir, rpm_link), 0);
+        assert_int_equal(manifest_from_tree(tree2, &l), 0);
+        assert_int_equal(l.n, 0);
+        pkg_list_free(&l);
+        assert_int_equal(rm_rf(base), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_dpkg_status),
@@ -158,6 +207,7 @@ int main(void) {
                 cmocka_unit_test(test_copyright_not_dep5),
                 cmocka_unit_test(test_rpm_query),
                 cmocka_unit_test(test_write_json),
+                cmocka_unit_test(test_tree_symlinks_stay_inside),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
