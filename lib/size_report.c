@@ -4,6 +4,7 @@
 #include "size_report.h"
 #include "ext4_reader.h"
 #include "log.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -193,12 +194,16 @@ static int str_cmp(const void *a, const void *b) {
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A dpkg file list larger than this is not one. */
+#define SIZE_LIST_MAX (UINT64_C(64) << 20)
+
 /* Assigns files to packages from the dpkg file lists.  Returns 1 when the
- * tree has a dpkg database, 0 when not. */
-static int scan_owners(struct scan *s, const char *tree, const struct pkg_list *pkgs) {
-        _cleanup_free_ char *info = path_join(tree, "var/lib/dpkg/info");
-        DIR *d = opendir(info);
-        if (!d)
+ * tree has a dpkg database, 0 when not.  The lists and the paths they name
+ * are looked up through the tree's resolver (lib/tree.h), never as host
+ * paths. */
+static int scan_owners(struct scan *s, int root_fd, const struct pkg_list *pkgs) {
+        DIR *d = NULL;
+        if (tree_opendir(root_fd, "/var/lib/dpkg/info", &d) < 0)
                 return 0;
         _cleanup_strv_free_ char **lists = NULL;
         struct dirent *de;
@@ -214,8 +219,8 @@ static int scan_owners(struct scan *s, const char *tree, const struct pkg_list *
                 long pi = pkg_index(pkgs, name);
                 if (pi < 0)
                         continue;   /* not in the manifest: its files stay unowned */
-                _cleanup_free_ char *lp = path_join(info, *l), *text = NULL;
-                if (read_file(lp, &text, NULL) < 0)
+                _cleanup_free_ char *lp = xasprintf("/var/lib/dpkg/info/%s", *l), *text = NULL;
+                if (tree_read_file(root_fd, lp, SIZE_LIST_MAX, &text, NULL) < 0)
                         continue;
                 for (char *line = text, *nl; line && *line; line = nl) {
                         nl = strchr(line, '\n');
@@ -223,12 +228,13 @@ static int scan_owners(struct scan *s, const char *tree, const struct pkg_list *
                                 *nl++ = '\0';
                         if (line[0] != '/' || strstr(line, "/../"))
                                 continue;
-                        _cleanup_free_ char *p = xasprintf("%s%s", tree, line);
+                        /* Intermediate symlinks (/bin -> usr/bin) are followed,
+                         * inside the tree, so usr-merged paths find their file;
+                         * the last one is not (O_NOFOLLOW with O_PATH opens
+                         * the link itself, which is no regular file). */
+                        _cleanup_close_ int fd = tree_open(root_fd, line, O_PATH | O_NOFOLLOW, 0);
                         struct stat st;
-                        /* Intermediate symlinks (/bin -> usr/bin) are followed, so
-                         * usr-merged paths find their file; an inode outside the
-                         * tree is simply not in the index. */
-                        if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode))
+                        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                                 continue;
                         long k = inode_find(s, st.st_dev, st.st_ino);
                         if (k >= 0 && s->f[k].owner < 0)
@@ -323,23 +329,25 @@ int size_report_build(const struct size_report_input *in, struct json_object **r
         struct scan s = { 0 };
         int have_dpkg = 0;
         if (in->tree) {
-                int fd = open(in->tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int root_fd = tree_root_open(in->tree);
                 struct stat st;
-                if (fd < 0 || fstat(fd, &st) < 0) {
-                        int r = -errno;
-                        if (fd >= 0)
-                                close(fd);
+                int r = root_fd < 0 ? root_fd : fstat(root_fd, &st) < 0 ? -errno : 0;
+                if (r < 0) {
                         json_object_put(o);
                         return log_error_errno(r, "size: cannot open the tree %s", in->tree);
                 }
-                int r = walk_dir(&s, fd, "", st.st_dev);
+                /* walk_dir never follows a symlink (fstatat
+                 * AT_SYMLINK_NOFOLLOW, openat O_NOFOLLOW) and closes
+                 * the fd it is given. */
+                int fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+                r = fd < 0 ? -errno : walk_dir(&s, fd, "", st.st_dev);
                 if (r < 0) {
                         scan_free(&s);
                         json_object_put(o);
                         return log_error_errno(r, "size: cannot walk %s", in->tree);
                 }
                 scan_index(&s);
-                have_dpkg = scan_owners(&s, in->tree, in->packages);
+                have_dpkg = scan_owners(&s, root_fd, in->packages);
         }
 
         /* Totals, per package, per directory. */
