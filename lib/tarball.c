@@ -3,6 +3,7 @@
 #include "tarball.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <archive.h>
@@ -46,10 +47,12 @@ static void id_names_free(struct id_names *m) {
 }
 
 /* passwd(5)/group(5) of the tree: "name:x:id:...".  The first name an id
- * has wins, as getpwuid() would answer. */
-static void id_names_load(const char *tree, const char *file, struct id_names *m) {
-        _cleanup_free_ char *path = path_join(tree, file), *text = NULL;
-        if (read_file(path, &text, NULL) < 0)
+ * has wins, as getpwuid() would answer.  Read inside the tree (lib/tree.h):
+ * an /etc/passwd -> /etc/shadow symlink names the image's own file. */
+#define ID_FILE_MAX (UINT64_C(64) << 20)
+static void id_names_load(int root_fd, const char *file, struct id_names *m) {
+        _cleanup_free_ char *text = NULL;
+        if (tree_read_file(root_fd, file, ID_FILE_MAX, &text, NULL) < 0)
                 return;
         char *save = NULL;
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -124,10 +127,7 @@ static void sort_xattrs(struct archive_entry *e) {
         free(items);
 }
 
-static int write_data(struct tar_writer *w, const char *full, struct archive_entry *e) {
-        _cleanup_close_ int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return log_error_errno(-errno, "cannot open %s", full);
+static int write_data(struct tar_writer *w, int fd, const char *full, struct archive_entry *e) {
         int64_t left = archive_entry_size(e);
         while (left > 0) {
                 ssize_t n = read(fd, w->buf, w->buf_size);
@@ -147,33 +147,56 @@ static int write_data(struct tar_writer *w, const char *full, struct archive_ent
         return 0;
 }
 
-static int write_entry(struct tar_writer *w, struct archive_entry *e, const char *full) {
+static int write_entry(struct tar_writer *w, struct archive_entry *e, int fd, const char *full) {
         if (archive_write_header(w->out, e) < ARCHIVE_WARN)
                 return log_error_errno(-EIO, "tar: header for %s: %s", archive_entry_pathname(e),
                                        archive_error_string(w->out));
         w->n_entries++;
         if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) && archive_entry_size(e) > 0)
-                return write_data(w, full, e);
+                return write_data(w, fd, full, e);
         return 0;
 }
 
-static int add_path(struct tar_writer *w, const char *rel) {
+/* The tree is walked by file descriptors: each entry is looked at with
+ * fstatat(AT_SYMLINK_NOFOLLOW) in its directory's fd, a regular file or a
+ * directory is opened there with O_NOFOLLOW (its data, xattrs and ACL are
+ * read from that fd), and a directory's entries are listed from its fd.
+ * A symlink is archived as a link and never followed.  `full` (the host
+ * path) names the entry in messages; libarchive reads a symlink's target,
+ * a directory's default ACL and the xattrs of what has no fd (symlinks,
+ * devices, empty files) by that path, without following its last
+ * component, and every directory on it was opened without following a
+ * symlink. */
+static int add_path(struct tar_writer *w, int dir_fd, const char *entry_name, const char *rel) {
         _cleanup_free_ char *full = *rel ? path_join(w->tree, rel) : xstrdup(w->tree);
         struct stat st;
         if (spawn_interrupted())
                 return -EINTR;
-        if (lstat(full, &st) < 0)
+        if (fstatat(dir_fd, entry_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return log_error_errno(-errno, "cannot stat %s", full);
         if (S_ISSOCK(st.st_mode)) {
                 log_debug("tar: skipping socket %s (tar cannot store sockets)", full);
                 return 0;
+        }
+        /* Opened when there is something to read (as before the fd walk:
+         * an empty file need not be readable by a rootless build). */
+        _cleanup_close_ int fd = -1;
+        if ((S_ISREG(st.st_mode) && st.st_size > 0) || S_ISDIR(st.st_mode)) {
+                fd = openat(dir_fd, entry_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                                                (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+                struct stat fst;
+                if (fd < 0 || fstat(fd, &fst) < 0)
+                        return log_error_errno(-errno, "cannot open %s", full);
+                if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
+                        return log_error_errno(-EBUSY, "%s changed while being archived", full);
+                st = fst;
         }
 
         struct archive_entry *e = archive_entry_new();
         _cleanup_free_ char *name = *rel ? xasprintf("./%s", rel) : xstrdup(".");
         archive_entry_copy_pathname(e, name);
         archive_entry_copy_sourcepath(e, full);
-        if (archive_read_disk_entry_from_file(w->disk, e, -1, &st) < ARCHIVE_WARN) {
+        if (archive_read_disk_entry_from_file(w->disk, e, fd, &st) < ARCHIVE_WARN) {
                 int r = log_error_errno(-EIO, "tar: reading %s: %s", full, archive_error_string(w->disk));
                 archive_entry_free(e);
                 return r;
@@ -196,20 +219,20 @@ static int add_path(struct tar_writer *w, const char *rel) {
         archive_entry_linkify(w->links, &e, &deferred);
         int r = 0;
         if (e)
-                r = write_entry(w, e, full);
+                r = write_entry(w, e, fd, full);
         archive_entry_free(e);
         archive_entry_free(deferred);   /* tar's strategy never defers */
         if (r < 0 || !S_ISDIR(st.st_mode))
                 return r;
 
         _cleanup_strv_free_ char **names = NULL;
-        if ((r = dir_entries_sorted(full, &names)) < 0)
+        if ((r = tree_dir_entries_sorted(fd, ".", &names)) < 0)
                 return log_error_errno(r, "cannot read %s", full);
         for (char **n = names; n && *n; n++) {
                 _cleanup_free_ char *child = *rel ? xasprintf("%s/%s", rel, *n) : xstrdup(*n);
                 if (tarball_path_excluded(child))
                         continue;
-                if ((r = add_path(w, child)) < 0)
+                if ((r = add_path(w, fd, *n, child)) < 0)
                         return r;
         }
         return 0;
@@ -219,8 +242,11 @@ static int write_tree(const char *tree, const char *out_path, uint64_t epoch, in
         struct tar_writer w = { .tree = tree, .epoch = epoch, .buf_size = 1024 * 1024 };
         int r = 0;
 
-        id_names_load(tree, "etc/passwd", &w.users);
-        id_names_load(tree, "etc/group", &w.groups);
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "cannot open the tree %s", tree);
+        id_names_load(root_fd, "/etc/passwd", &w.users);
+        id_names_load(root_fd, "/etc/group", &w.groups);
         w.buf = xmalloc(w.buf_size);
         w.out = archive_write_new();
         w.disk = archive_read_disk_new();
@@ -251,7 +277,7 @@ static int write_tree(const char *tree, const char *out_path, uint64_t epoch, in
                 r = log_error_errno(-EIO, "cannot create %s: %s", out_path, archive_error_string(w.out));
                 goto out;
         }
-        r = add_path(&w, "");
+        r = add_path(&w, root_fd, ".", "");
         if (archive_write_close(w.out) != ARCHIVE_OK && r >= 0)
                 r = log_error_errno(-EIO, "tar: finishing %s: %s", out_path, archive_error_string(w.out));
         if (r >= 0)
