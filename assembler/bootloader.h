@@ -33,8 +33,17 @@ int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba);
 
 /* argv prefix (strv) that runs the image's own grub-mkimage through the
  * image's dynamic loader (so the tool matches the image's modules), or
- * the host's when the image's cannot run here; *ret_which says which. */
+ * the host's when the image's cannot run here; *ret_which says which.
+ * The tool, the loader and the library path are canonical paths inside
+ * TREE (tree_host_path). */
 char **grub_mkimage_command(const char *tree, const char **ret_which);
+
+/* Copies the regular files of the tree's /usr/lib/grub/PLATFORM (modules,
+ * kernel.img, moddep.lst, the boot images; a symlink resolved inside the
+ * tree) into the host directory DEST (created), for grub-mkimage -d DEST:
+ * a tool given the tree's directory would open every module by a host path
+ * and follow any symlink in it out of the image.  Logs its errors. */
+int grub_stage_modules(int root_fd, const char *platform, const char *dest);
 
 /* Immutable images (bootloader_sdboot.c): systemd-boot, the kernel, the
  * initrd and a Type #1 entry whose options carry roothash=, staged into

@@ -63,6 +63,7 @@
 #include "gpt_layout.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -90,9 +91,15 @@ static const char *const platform_files[][5] = {
         { "kernel.img", "moddep.lst", NULL, NULL, NULL },
 };
 
-static bool file_exists(const char *p) {
+/* Every file of the tree is looked up through its resolver (lib/tree.h):
+ * a symlink in the image (/boot -> /somewhere, /usr/lib/grub/i386-pc ->
+ * ../../../../x, /etc/os-release -> /usr/lib/os-release) resolves inside
+ * the image as the booted system (and GRUB) would resolve it, never into
+ * the build host.  Files handed to a tool are private copies (the GRUB
+ * modules, see grub_stage_modules) or canonical paths (tree_host_path). */
+static bool tree_file_exists(int root_fd, const char *path) {
         struct stat st;
-        return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        return tree_stat(root_fd, path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int template_expand(const char *template, const char *const *keys, const char *const *values, size_t n, char **ret) {
@@ -156,23 +163,23 @@ static int read_module_list(enum grub_platform plat, char ***ret) {
 }
 
 /* Every file grub-mkimage will read for this platform exists in the tree. */
-static int check_grub_platform(const char *tree, enum grub_platform plat, char **mods) {
-        _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", tree, platform_dir[plat]);
+static int check_grub_platform(int root_fd, enum grub_platform plat, char **mods) {
+        _cleanup_free_ char *dir = xasprintf("/usr/lib/grub/%s", platform_dir[plat]);
         _cleanup_strv_free_ char **missing = NULL;
         struct stat st;
-        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        if (tree_stat(root_fd, dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 return log_error_errno(-ENOENT, "the image has no GRUB for %s: /usr/lib/grub/%s does not exist; "
                                        "install %s in the image (packages.install) and keep that directory when pruning",
                                        platform_dir[plat], platform_dir[plat],
                                        plat == GRUB_I386_PC ? "grub-pc-bin" : "grub-efi-amd64-bin");
         for (size_t i = 0; i < ELEMENTSOF(platform_files[plat]) && platform_files[plat][i]; i++) {
                 _cleanup_free_ char *p = path_join(dir, platform_files[plat][i]);
-                if (!file_exists(p))
+                if (!tree_file_exists(root_fd, p))
                         strv_push(&missing, platform_files[plat][i]);
         }
         for (char **m = mods; m && *m; m++) {
                 _cleanup_free_ char *f = xasprintf("%s/%s.mod", dir, *m);
-                if (!file_exists(f)) {
+                if (!tree_file_exists(root_fd, f)) {
                         _cleanup_free_ char *n = xasprintf("%s.mod", *m);
                         strv_push(&missing, n);
                 }
@@ -196,35 +203,41 @@ static int cmp_version_desc(const void *a, const void *b) {
 }
 
 int bootloader_find_kernel(const char *tree, char **ret_kernel, char **ret_initrd) {
-        _cleanup_free_ char *boot = path_join(tree, "boot");
-        DIR *d = opendir(boot);
-        if (!d)
-                return log_error_errno(-errno, "cannot read %s", boot);
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "cannot open the tree %s", tree);
+        _cleanup_strv_free_ char **names = NULL;
+        int r = tree_dir_entries_sorted(root_fd, "/boot", &names);
+        if (r < 0)
+                return log_error_errno(r, "cannot read %s/boot", tree);
         _cleanup_strv_free_ char **kernels = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (startswith(de->d_name, "vmlinuz-"))
-                        strv_push(&kernels, de->d_name);
-        closedir(d);
+        for (char **n = names; n && *n; n++) {
+                if (!startswith(*n, "vmlinuz-"))
+                        continue;
+                _cleanup_free_ char *path = xasprintf("/boot/%s", *n);
+                if (tree_file_exists(root_fd, path))
+                        strv_push(&kernels, *n);
+                else
+                        log_warning("/boot/%s is not a file of the image (a symlink to nothing in it?): not a kernel to boot", *n);
+        }
         if (!kernels)
-                return log_error_errno(-ENOENT, "no kernel in the image: %s/vmlinuz-* does not exist "
-                                       "(install a linux-image package)", boot);
+                return log_error_errno(-ENOENT, "no kernel in the image: %s/boot/vmlinuz-* does not exist "
+                                       "(install a linux-image package)", tree);
         qsort(kernels, strv_length(kernels), sizeof(char *), cmp_version_desc);
         const char *version = kernels[0] + strlen("vmlinuz-");
-        _cleanup_free_ char *initrd = xasprintf("%s/initrd.img-%s", boot, version);
+        _cleanup_free_ char *initrd = xasprintf("/boot/initrd.img-%s", version);
         *ret_kernel = xasprintf("/boot/%s", kernels[0]);
-        *ret_initrd = file_exists(initrd) ? xasprintf("/boot/initrd.img-%s", version) : NULL;
+        *ret_initrd = tree_file_exists(root_fd, initrd) ? TAKE_PTR(initrd) : NULL;
         if (!*ret_initrd)
                 log_warning("no initrd for kernel %s in the image (%s): booting without one", version, initrd);
         return 0;
 }
 
-static char *os_pretty_name(const char *tree, const char *fallback) {
-        static const char *const candidates[] = { "etc/os-release", "usr/lib/os-release" };
+static char *os_pretty_name(int root_fd, const char *fallback) {
+        static const char *const candidates[] = { "/etc/os-release", "/usr/lib/os-release" };
         for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
-                _cleanup_free_ char *p = path_join(tree, candidates[i]);
                 _cleanup_free_ char *text = NULL;
-                if (read_file(p, &text, NULL) < 0)
+                if (tree_read_file(root_fd, candidates[i], 1 << 20, &text, NULL) < 0)
                         continue;
                 for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                         if (!startswith(line, "PRETTY_NAME="))
@@ -277,20 +290,18 @@ static const struct secureboot_file secureboot_files[] = {
           "shim-helpers-amd64-signed", true },
 };
 
-/* The tree path of one Secure Boot file, or NULL. */
-static char *secureboot_source(const char *tree, const struct secureboot_file *f) {
-        for (size_t i = 0; i < ELEMENTSOF(f->tree_paths) && f->tree_paths[i]; i++) {
-                _cleanup_free_ char *path = path_join(tree, f->tree_paths[i]);
-                if (file_exists(path))
-                        return TAKE_PTR(path);
-        }
+/* The path in the tree of one Secure Boot file, or NULL. */
+static const char *secureboot_source(int root_fd, const struct secureboot_file *f) {
+        for (size_t i = 0; i < ELEMENTSOF(f->tree_paths) && f->tree_paths[i]; i++)
+                if (tree_file_exists(root_fd, f->tree_paths[i]))
+                        return f->tree_paths[i];
         return NULL;
 }
 
 /* Every required Secure Boot file is in the tree; otherwise one error
  * naming the profile line and the packages to add.  Runs before anything
  * is written. */
-static int check_secureboot_tree(const struct build_ctx *ctx) {
+static int check_secureboot_tree(const struct build_ctx *ctx, int root_fd) {
         const struct slw_profile *p = ctx->profile;
         char o[256];
         if (!p->bootloader.uefi)
@@ -299,7 +310,7 @@ static int check_secureboot_tree(const struct build_ctx *ctx) {
         _cleanup_free_ char *files = NULL, *pkgs = NULL;
         for (size_t i = 0; i < ELEMENTSOF(secureboot_files); i++) {
                 const struct secureboot_file *f = &secureboot_files[i];
-                _cleanup_free_ char *src = secureboot_source(ctx->tree, f);
+                const char *src = secureboot_source(root_fd, f);
                 if (src || f->optional)
                         continue;
                 char *nf = files ? xasprintf("%s, /%s", files, f->tree_paths[0]) : xasprintf("/%s", f->tree_paths[0]);
@@ -318,12 +329,25 @@ static int check_secureboot_tree(const struct build_ctx *ctx) {
         return 0;
 }
 
+/* The epoch as the times of PATH itself (not a symlink's target). */
+static void tree_set_epoch_times(int root_fd, const char *path, uint64_t epoch) {
+        _cleanup_close_ int dir_fd = -1;
+        _cleanup_free_ char *name = NULL;
+        if (tree_resolve(root_fd, path, TREE_NOFOLLOW, &dir_fd, &name, NULL) < 0)
+                return;
+        struct timespec ts[2] = { { .tv_sec = (time_t)epoch }, { .tv_sec = (time_t)epoch } };
+        (void)utimensat(dir_fd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
 int bootloader_prepare_tree(struct build_ctx *ctx) {
         const struct slw_profile *p = ctx->profile;
         int r;
         if (!p->bootloader.bios && !p->bootloader.uefi)
                 return 0;
-        if (p->bootloader.secure_boot && (r = check_secureboot_tree(ctx)) < 0)
+        _cleanup_close_ int root_fd = tree_root_open(ctx->tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "bootloader: cannot open the tree %s", ctx->tree);
+        if (p->bootloader.secure_boot && (r = check_secureboot_tree(ctx, root_fd)) < 0)
                 return r;
         if (!root_fs_uuid(ctx))
                 return log_error_errno(-EINVAL, "bootloader: the disk has no root partition");
@@ -334,7 +358,7 @@ int bootloader_prepare_tree(struct build_ctx *ctx) {
                 if (plat == GRUB_X86_64_EFI && p->bootloader.secure_boot)
                         continue;
                 _cleanup_strv_free_ char **mods = NULL;
-                if ((r = read_module_list(plat, &mods)) < 0 || (r = check_grub_platform(ctx->tree, plat, mods)) < 0)
+                if ((r = read_module_list(plat, &mods)) < 0 || (r = check_grub_platform(root_fd, plat, mods)) < 0)
                         return r;
         }
 
@@ -351,23 +375,22 @@ int bootloader_prepare_tree(struct build_ctx *ctx) {
                 terminal = xstrdup("");
         _cleanup_free_ char *cmdline = kernel_cmdline(ctx);
         _cleanup_free_ char *timeout = xasprintf("%u", p->bootloader.timeout);
-        _cleanup_free_ char *title = os_pretty_name(ctx->tree, p->name ? p->name : "Linux");
+        _cleanup_free_ char *title = os_pretty_name(root_fd, p->name ? p->name : "Linux");
         _cleanup_free_ char *initrd_line = initrd ? xstrdup(initrd) : xstrdup("");
         const char *keys[] = { "TIMEOUT", "TERMINAL", "ROOT_UUID", "TITLE", "KERNEL", "CMDLINE", "INITRD" };
         const char *values[] = { timeout, terminal, root_fs_uuid(ctx), title, kernel, cmdline, initrd_line };
         if ((r = template_expand(tmpl, keys, values, ELEMENTSOF(keys), &cfg)) < 0)
                 return r;
 
-        _cleanup_free_ char *dir = path_join(ctx->tree, "boot/grub");
-        _cleanup_free_ char *path = path_join(dir, "grub.cfg");
-        if ((r = mkdir_p(dir, 0755)) < 0)
-                return log_error_errno(r, "cannot create %s", dir);
-        if ((r = write_file(path, cfg, strlen(cfg), 0644)) < 0)
-                return log_error_errno(r, "cannot write %s", path);
+        /* Inside the tree: a /boot symlink (absolute or not) leads to the
+         * image's directory, never to the build host's /boot. */
+        if ((r = tree_mkdir_p(root_fd, "/boot/grub", 0755)) < 0)
+                return log_error_errno(r, "cannot create %s/boot/grub", ctx->tree);
+        if ((r = tree_write_file(root_fd, "/boot/grub/grub.cfg", cfg, strlen(cfg), 0644, (uid_t)-1, (gid_t)-1)) < 0)
+                return log_error_errno(r, "cannot write %s/boot/grub/grub.cfg", ctx->tree);
         /* So that two builds of the same tree give the same ext4. */
-        struct timespec ts[2] = { { .tv_sec = (time_t)ctx->epoch }, { .tv_sec = (time_t)ctx->epoch } };
-        (void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
-        (void)utimensat(AT_FDCWD, dir, ts, AT_SYMLINK_NOFOLLOW);
+        tree_set_epoch_times(root_fd, "/boot/grub/grub.cfg", ctx->epoch);
+        tree_set_epoch_times(root_fd, "/boot/grub", ctx->epoch);
         build_record_change(ctx, "grub.cfg: boots the newest kernel with the profile's command line", "/boot/grub/grub.cfg",
                             "bootloader");
         log_info("bootloader: grub.cfg boots %s with \"%s\"", kernel, cmdline);
@@ -378,15 +401,20 @@ int bootloader_prepare_tree(struct build_ctx *ctx) {
  * or the host's.  Returns the strv; *ret_which says which. */
 char **grub_mkimage_command(const char *tree, const char **ret_which) {
         struct utsname u;
-        _cleanup_free_ char *tool = path_join(tree, "usr/bin/grub-mkimage");
-        _cleanup_free_ char *loader = path_join(tree, "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
-        struct stat st;
+        _cleanup_free_ char *tool = NULL, *loader = NULL, *usrlib = NULL, *lib = NULL;
+        struct stat st, lst;
         char **argv = NULL;
-        /* The loader must be a real file of the tree: an absolute symlink
-         * would lead to the host's. */
-        if (uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0 && file_exists(tool) &&
-            lstat(loader, &st) == 0 && S_ISREG(st.st_mode)) {
-                _cleanup_free_ char *libs = xasprintf("%s/usr/lib/x86_64-linux-gnu:%s/lib/x86_64-linux-gnu", tree, tree);
+        /* The tool, its loader and its libraries as canonical paths of the
+         * tree (tree_host_path: resolved inside it, no symlink left on the
+         * way): an absolute symlink names the tree's file, never the
+         * host's.  The tool and the loader must be regular files. */
+        if (uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0 &&
+            tree_host_path(tree, "/usr/bin/grub-mkimage", 0, &tool) >= 0 && lstat(tool, &st) == 0 && S_ISREG(st.st_mode) &&
+            tree_host_path(tree, "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0, &loader) >= 0 &&
+            lstat(loader, &lst) == 0 && S_ISREG(lst.st_mode) &&
+            tree_host_path(tree, "/usr/lib/x86_64-linux-gnu", 0, &usrlib) >= 0) {
+                _cleanup_free_ char *libs = tree_host_path(tree, "/lib/x86_64-linux-gnu", 0, &lib) >= 0 && strcmp(lib, usrlib) != 0
+                                                    ? xasprintf("%s:%s", usrlib, lib) : xstrdup(usrlib);
                 strv_push(&argv, loader);
                 strv_push(&argv, "--library-path");
                 strv_push(&argv, libs);
@@ -399,14 +427,40 @@ char **grub_mkimage_command(const char *tree, const char **ret_which) {
         return argv;
 }
 
-static int make_grub_image(const struct build_ctx *ctx, enum grub_platform plat, const char *early_cfg, const char *out) {
+int grub_stage_modules(int root_fd, const char *platform, const char *dest) {
+        _cleanup_free_ char *dir = xasprintf("/usr/lib/grub/%s", platform);
+        _cleanup_strv_free_ char **names = NULL;
+        int r = tree_dir_entries_sorted(root_fd, dir, &names);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the image's %s", dir);
+        if ((r = mkdir_p(dest, 0755)) < 0)
+                return log_error_errno(r, "cannot create %s", dest);
+        for (char **n = names; n && *n; n++) {
+                _cleanup_free_ char *path = path_join(dir, *n), *dst = path_join(dest, *n);
+                /* subdirectories (x86_64-efi/monolithic) are not modules */
+                if (!tree_file_exists(root_fd, path))
+                        continue;
+                if ((r = copy_from_tree(root_fd, path, dst, 0644)) < 0)
+                        return log_error_errno(r, "cannot copy the image's %s to %s", path, dst);
+        }
+        return 0;
+}
+
+static int make_grub_image(const struct build_ctx *ctx, int root_fd, enum grub_platform plat, const char *early_cfg,
+                           const char *scratch, const char *out) {
         _cleanup_strv_free_ char **mods = NULL;
         int r = read_module_list(plat, &mods);
-        if (r < 0 || (r = check_grub_platform(ctx->tree, plat, mods)) < 0)
+        if (r < 0 || (r = check_grub_platform(root_fd, plat, mods)) < 0)
+                return r;
+        /* grub-mkimage reads the modules (and kernel.img, moddep.lst and
+         * the boot images) by path: it gets a private copy of the tree's
+         * regular files, so no symlink in the image can hand it a host file. */
+        _cleanup_free_ char *name = xasprintf("grub-%s", platform_dir[plat]);
+        _cleanup_free_ char *dir = path_join(scratch, name);
+        if ((r = grub_stage_modules(root_fd, platform_dir[plat], dir)) < 0)
                 return r;
         const char *which = NULL;
         _cleanup_strv_free_ char **argv = grub_mkimage_command(ctx->tree, &which);
-        _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", ctx->tree, platform_dir[plat]);
         const char *args[] = { "-O", platform_dir[plat], "-d", dir, "-c", early_cfg, "-p", "/usr/lib/grub", "-o", out };
         for (size_t i = 0; i < ELEMENTSOF(args); i++)
                 strv_push(&argv, args[i]);
@@ -470,11 +524,11 @@ int grub_patch_core(uint8_t *core, size_t core_size, uint64_t core_lba) {
         return 0;
 }
 
-static int install_bios(struct build_ctx *ctx, const char *core_path) {
+/* boot_path: boot.img of the modules make_grub_image() staged. */
+static int install_bios(struct build_ctx *ctx, const char *core_path, const char *boot_path) {
         const struct planned_partition *bios = &ctx->plan.parts[ctx->plan.bios_index];
         _cleanup_free_ uint8_t *core = NULL, *boot = NULL;
         size_t core_size = 0, boot_size = 0;
-        _cleanup_free_ char *boot_path = xasprintf("%s/usr/lib/grub/i386-pc/boot.img", ctx->tree);
         int r = read_exact(core_path, bios->size, &core, &core_size);
         if (r == -EFBIG) {
                 char a[32], b[32];
@@ -530,7 +584,7 @@ uint64_t esp_staged_bytes(const char *dir) {
 
 /* Copies the signed chain into ESP_DIR/EFI/BOOT and the GRUB config
  * into ESP_DIR/EFI/debian and ESP_DIR/EFI/BOOT (see the top comment). */
-static int stage_secureboot_esp(const struct build_ctx *ctx, const char *esp_dir) {
+static int stage_secureboot_esp(const struct build_ctx *ctx, int root_fd, const char *esp_dir) {
         _cleanup_free_ char *boot_dir = path_join(esp_dir, "EFI/BOOT");
         _cleanup_free_ char *debian_dir = path_join(esp_dir, "EFI/debian");
         int r;
@@ -538,7 +592,7 @@ static int stage_secureboot_esp(const struct build_ctx *ctx, const char *esp_dir
                 return log_error_errno(r, "cannot create %s", debian_dir);
         for (size_t i = 0; i < ELEMENTSOF(secureboot_files); i++) {
                 const struct secureboot_file *f = &secureboot_files[i];
-                _cleanup_free_ char *src = secureboot_source(ctx->tree, f);
+                const char *src = secureboot_source(root_fd, f);
                 if (!src) {
                         if (f->optional) {
                                 log_info("bootloader: no %s in the image (%s): the ESP has no MokManager",
@@ -547,14 +601,9 @@ static int stage_secureboot_esp(const struct build_ctx *ctx, const char *esp_dir
                         }
                         return log_error_errno(-ENOENT, "the image has no %s (%s)", f->tree_paths[0], f->package);
                 }
-                /* a few MB each: read whole */
                 _cleanup_free_ char *dst = path_join(boot_dir, f->esp_name);
-                _cleanup_free_ char *data = NULL;
-                size_t n = 0;
-                if ((r = read_file(src, &data, &n)) < 0)
-                        return log_error_errno(r, "cannot read %s", src);
-                if ((r = write_file(dst, data, n, 0644)) < 0)
-                        return log_error_errno(r, "cannot write %s", dst);
+                if ((r = copy_from_tree(root_fd, src, dst, 0644)) < 0)
+                        return log_error_errno(r, "cannot copy the image's /%s to %s", src, dst);
         }
         _cleanup_free_ char *tmpl = NULL, *cfg = NULL;
         const char *keys[] = { "ROOT_UUID" };
@@ -585,8 +634,11 @@ int stage_bootloader(struct build_ctx *ctx) {
                 log_info("bootloader: no disk image (no disk output enabled)");
                 return 0;
         }
+        _cleanup_close_ int root_fd = tree_root_open(ctx->tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "bootloader: cannot open the tree %s", ctx->tree);
         /* (an immutable image's Secure Boot is its own signed UKI, not shim) */
-        if (p->bootloader.secure_boot && !p->immutable.enabled && (r = check_secureboot_tree(ctx)) < 0)
+        if (p->bootloader.secure_boot && !p->immutable.enabled && (r = check_secureboot_tree(ctx, root_fd)) < 0)
                 return r;
         if (bios && plan->bios_index < 0)
                 return log_error_errno(-EINVAL, "bootloader.bios: true needs a partition of type bios-boot for core.img");
@@ -605,6 +657,7 @@ int stage_bootloader(struct build_ctx *ctx) {
         _cleanup_free_ char *esp_dir = path_join(scratch, "esp");
         _cleanup_free_ char *efi_dir = path_join(scratch, "esp/EFI/BOOT");
         _cleanup_free_ char *efi_path = path_join(efi_dir, "BOOTX64.EFI");
+        _cleanup_free_ char *boot_img_path = path_join(scratch, "grub-i386-pc/boot.img");
         _cleanup_free_ char *tmpl = NULL, *early = NULL;
         const char *keys[] = { "ROOT_UUID" };
         const char *values[] = { root_fs_uuid(ctx) };
@@ -630,7 +683,7 @@ int stage_bootloader(struct build_ctx *ctx) {
                 log_error_errno(r, "cannot write %s", early_path);
                 goto out;
         }
-        if (bios && (r = make_grub_image(ctx, GRUB_I386_PC, early_path, core_path)) < 0)
+        if (bios && (r = make_grub_image(ctx, root_fd, GRUB_I386_PC, early_path, scratch, core_path)) < 0)
                 goto out;
         if (uefi) {
                 if ((r = mkdir_p(efi_dir, 0755)) < 0) {
@@ -638,9 +691,9 @@ int stage_bootloader(struct build_ctx *ctx) {
                         goto out;
                 }
                 if (p->bootloader.secure_boot)
-                        r = stage_secureboot_esp(ctx, esp_dir);
+                        r = stage_secureboot_esp(ctx, root_fd, esp_dir);
                 else
-                        r = make_grub_image(ctx, GRUB_X86_64_EFI, early_path, efi_path);
+                        r = make_grub_image(ctx, root_fd, GRUB_X86_64_EFI, early_path, scratch, efi_path);
                 if (r < 0)
                         goto out;
                 const struct planned_partition *esp = &plan->parts[plan->esp_index];
@@ -660,7 +713,7 @@ int stage_bootloader(struct build_ctx *ctx) {
                 goto out;
         }
 
-        if (bios && (r = install_bios(ctx, core_path)) < 0)
+        if (bios && (r = install_bios(ctx, core_path, boot_img_path)) < 0)
                 goto out;
         if (uefi) {
                 struct planned_partition *esp = &ctx->plan.parts[plan->esp_index];
