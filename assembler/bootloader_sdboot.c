@@ -39,9 +39,11 @@
  * opens /dev/mapper/root. */
 #include "bootloader.h"
 #include "build.h"
+#include "fileio.h"
 #include "fsimage.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "uki.h"
 #include "util.h"
 
@@ -54,6 +56,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A file of the image (through the tree's resolver, lib/tree.h: a symlink
+ * such as /boot/vmlinuz-X -> /etc/shadow names the image's own file) onto
+ * the host. */
+static int copy_tree_file(int root_fd, const char *path, const char *dst) {
+        int r = copy_from_tree(root_fd, path, dst, 0644);
+        if (r < 0)
+                return log_error_errno(r, "cannot copy the image's %s to %s", path, dst);
+        return 0;
+}
+
+/* The largest kernel, initrd or stub a unified kernel image takes from the
+ * tree (the whole UKI must stay below 4 GiB). */
+#define UKI_PART_MAX (UINT64_C(1) << 30)
 
 static int copy_file(const char *src, const char *dst) {
         _cleanup_free_ char *data = NULL;
@@ -233,21 +249,19 @@ static int write_enroll_keys(const struct build_ctx *ctx, const char *esp_dir, c
 }
 
 /* ESP/EFI/Linux/NAME_VERSION.efi, signed; *ret_path is where it is. */
-static int stage_uki(struct build_ctx *ctx, const char *esp_dir, const char *kernel, const char *initrd, const char *cmdline,
-                     char **ret_path) {
+static int stage_uki(struct build_ctx *ctx, int root_fd, const char *esp_dir, const char *kernel, const char *initrd,
+                     const char *cmdline, char **ret_path) {
         const struct slw_profile *p = ctx->profile;
-        _cleanup_free_ char *stub_path = path_join(ctx->tree, "usr/lib/systemd/boot/efi/linuxx64.efi.stub");
-        _cleanup_free_ char *osrel_path = path_join(ctx->tree, "usr/lib/os-release");
-        _cleanup_free_ char *kpath = path_join(ctx->tree, kernel), *ipath = path_join(ctx->tree, initrd);
+        static const char stub_path[] = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
         _cleanup_free_ char *stub = NULL, *osrel = NULL, *linux = NULL, *initramfs = NULL;
         size_t stub_len = 0, osrel_len = 0, linux_len = 0, initrd_len = 0;
         int r;
-        const char *paths[] = { stub_path, osrel_path, kpath, ipath };
+        const char *paths[] = { stub_path, "/usr/lib/os-release", kernel, initrd };
         char **bufs[] = { &stub, &osrel, &linux, &initramfs };
         size_t *lens[] = { &stub_len, &osrel_len, &linux_len, &initrd_len };
         for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if ((r = read_file(paths[i], bufs[i], lens[i])) < 0)
-                        return log_error_errno(r, "cannot read %s%s", paths[i],
+                if ((r = tree_read_file(root_fd, paths[i], UKI_PART_MAX, bufs[i], lens[i])) < 0)
+                        return log_error_errno(r, "cannot read the image's %s%s", paths[i],
                                                i == 0 ? " (systemd-stub, package systemd-boot-efi)" : "");
         const char *uname = kernel + strlen("/boot/vmlinuz-");
         /* ukify's order; systemd-stub finds each by name */
@@ -262,7 +276,7 @@ static int stage_uki(struct build_ctx *ctx, const char *esp_dir, const char *ker
         size_t uki_len = 0;
         r = uki_build((const uint8_t *)stub, stub_len, sections, ELEMENTSOF(sections), &uki, &uki_len);
         if (r < 0)
-                return log_error_errno(r, "%s: cannot add the kernel to it as a unified kernel image (%s)", stub_path,
+                return log_error_errno(r, "the image's %s: cannot add the kernel to it as a unified kernel image (%s)", stub_path,
                                        r == -E2BIG ? "no room for five more section headers" : "not an unsigned x86-64 PE32+ image");
         _cleanup_free_ char *linux_dir = path_join(esp_dir, "EFI/Linux");
         _cleanup_free_ char *name = xasprintf("%s_%s.efi", p->name, p->version);
@@ -286,9 +300,12 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
         int r;
         if (!ctx->plan.roothash[0])
                 return log_error_errno(-EINVAL, "bootloader: no root hash (the disk stage did not build the verity root)");
-        _cleanup_free_ char *sdboot = path_join(ctx->tree, "usr/lib/systemd/boot/efi/systemd-bootx64.efi");
+        _cleanup_close_ int root_fd = tree_root_open(ctx->tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "bootloader: cannot open the tree %s", ctx->tree);
+        static const char sdboot[] = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
         struct stat st;
-        if (stat(sdboot, &st) < 0) {
+        if (tree_stat(root_fd, sdboot, &st) < 0 || !S_ISREG(st.st_mode)) {
                 char o[256];
                 return log_error_errno(-ENOENT, "%s: an immutable image boots with systemd-boot, but the image has no "
                                        "/usr/lib/systemd/boot/efi/systemd-bootx64.efi; add systemd-boot-efi to packages.install",
@@ -314,11 +331,16 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
                         return log_error_errno(r, "cannot create %s", dirs[i]);
 
         _cleanup_free_ char *efi1 = path_join(boot_dir, "BOOTX64.EFI"), *efi2 = path_join(sd_dir, "systemd-bootx64.efi");
-        if (sb)
-                r = sb_sign(ctx, sdboot, efi1);
-        else
-                r = copy_file(sdboot, efi1);
-        if (r < 0 || (r = copy_file(sb ? efi1 : sdboot, efi2)) < 0)
+        if (sb) {
+                /* sbsign reads a copy, never a path of the tree */
+                _cleanup_free_ char *unsigned_path = xasprintf("%s/systemd-bootx64.efi.unsigned", ctx->workdir);
+                r = copy_tree_file(root_fd, sdboot, unsigned_path);
+                if (r >= 0)
+                        r = sb_sign(ctx, unsigned_path, efi1);
+                (void)unlink(unsigned_path);
+        } else
+                r = copy_tree_file(root_fd, sdboot, efi1);
+        if (r < 0 || (r = copy_file(efi1, efi2)) < 0)
                 return r;
 
         _cleanup_free_ char *loader_conf = xasprintf("timeout %u\neditor no\n%s", p->bootloader.timeout,
@@ -332,7 +354,7 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
         _cleanup_free_ char *cmdline = bootloader_immutable_cmdline(ctx);
         _cleanup_free_ char *ename = NULL, *uki = NULL;
         if (sb) {
-                if ((r = stage_uki(ctx, esp_dir, kernel, initrd, cmdline, &uki)) < 0)
+                if ((r = stage_uki(ctx, root_fd, esp_dir, kernel, initrd, cmdline, &uki)) < 0)
                         return r;
                 ename = xasprintf("%s.efi", nv);
                 /* The signed UKI is the whole kernel update (NAME_VERSION.efi). */
@@ -342,10 +364,9 @@ int bootloader_systemd_boot(struct build_ctx *ctx, const char *esp_dir) {
                         return r;
                 build_add_artifact(ctx, tmp, final);
         } else {
-                _cleanup_free_ char *ksrc = path_join(ctx->tree, kernel), *isrc = path_join(ctx->tree, initrd);
                 _cleanup_free_ char *kname = xasprintf("%s.vmlinuz", nv), *iname = xasprintf("%s.initrd", nv);
                 _cleanup_free_ char *kdst = path_join(kdir, kname), *idst = path_join(kdir, iname);
-                if ((r = copy_file(ksrc, kdst)) < 0 || (r = copy_file(isrc, idst)) < 0)
+                if ((r = copy_tree_file(root_fd, kernel, kdst)) < 0 || (r = copy_tree_file(root_fd, initrd, idst)) < 0)
                         return r;
                 _cleanup_free_ char *entry = xasprintf("title %s %s\n"
                                                        "version %s\n"
