@@ -30,6 +30,7 @@
 #include "fsimage.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -42,9 +43,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static bool is_file(const char *p) {
+/* Files of the image are found and read through the tree's resolver
+ * (lib/tree.h): a symlink in it resolves inside the image, never into the
+ * build host.  grub-mkimage and xorriso get private copies. */
+static bool tree_file_exists(int root_fd, const char *path) {
         struct stat st;
-        return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        return tree_stat(root_fd, path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static int read_data_file(const char *name, char **ret) {
@@ -66,16 +70,10 @@ static int expand_to(const char *tmpl_name, const char *const *keys, const char 
         return 0;
 }
 
-static int copy_file(const char *src, const char *dst) {
-        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
-        if (in < 0)
-                return log_error_errno(-errno, "iso: cannot open %s", src);
-        _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (out < 0)
-                return log_error_errno(-errno, "iso: cannot create %s", dst);
-        int r = copy_sparse(in, out);
+static int copy_tree_file(int root_fd, const char *path, const char *dst) {
+        int r = copy_from_tree(root_fd, path, dst, 0644);
         if (r < 0)
-                return log_error_errno(r, "iso: cannot copy %s to %s", src, dst);
+                return log_error_errno(r, "iso: cannot copy the image's %s to %s", path, dst);
         return 0;
 }
 
@@ -122,20 +120,22 @@ static int read_module_list(const char *name, char ***ret) {
         return 0;
 }
 
-/* grub-mkimage of the tree's GRUB for an ISO boot image. */
-static int iso_grub_image(const struct build_ctx *ctx, const char *format, const char *platform,
-                          const char *modlist, const char *early_cfg, const char *out) {
+/* grub-mkimage of the tree's GRUB for an ISO boot image, from a copy of
+ * its modules in DIR (grub_stage_modules). */
+static int iso_grub_image(const struct build_ctx *ctx, int root_fd, const char *format, const char *platform,
+                          const char *modlist, const char *early_cfg, const char *dir, const char *out) {
         _cleanup_strv_free_ char **mods = NULL;
         int r = read_module_list(modlist, &mods);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *dir = xasprintf("%s/usr/lib/grub/%s", ctx->tree, platform);
         for (char **m = mods; *m; m++) {
-                _cleanup_free_ char *mod = xasprintf("%s/%s.mod", dir, *m);
-                if (!is_file(mod))
+                _cleanup_free_ char *mod = xasprintf("/usr/lib/grub/%s/%s.mod", platform, *m);
+                if (!tree_file_exists(root_fd, mod))
                         return log_error_errno(-ENOENT, "iso: the image's GRUB has no %s (%s): install grub-pc-bin "
                                                "and grub-efi-amd64-bin in the image", *m, mod);
         }
+        if ((r = grub_stage_modules(root_fd, platform, dir)) < 0)
+                return r;
         const char *which = NULL;
         _cleanup_strv_free_ char **argv = grub_mkimage_command(ctx->tree, &which);
         const char *args[] = { "-O", format, "-d", dir, "-c", early_cfg, "-p", "/boot/grub", "-o", out };
@@ -149,13 +149,11 @@ static int iso_grub_image(const struct build_ctx *ctx, const char *format, const
 
 /* live-boot's initramfs-tools script; without it the initramfs cannot
  * find the squashfs. */
-static int check_live_boot(const struct build_ctx *ctx) {
-        static const char *const scripts[] = { "usr/share/initramfs-tools/scripts/live", "lib/live/boot" };
-        for (size_t i = 0; i < ELEMENTSOF(scripts); i++) {
-                _cleanup_free_ char *p = path_join(ctx->tree, scripts[i]);
-                if (access(p, F_OK) == 0)
+static int check_live_boot(const struct build_ctx *ctx, int root_fd) {
+        static const char *const scripts[] = { "/usr/share/initramfs-tools/scripts/live", "/lib/live/boot" };
+        for (size_t i = 0; i < ELEMENTSOF(scripts); i++)
+                if (tree_exists(root_fd, scripts[i]))
                         return 0;
-        }
         char o[256];
         log_error("%s: the iso output needs live-boot in the image (its initramfs finds and mounts the squashfs): "
                   "add `- live-boot` and `- live-boot-initramfs-tools` to packages.install (see profiles/dev-iso.yaml)",
@@ -212,7 +210,10 @@ static int build_iso(struct build_ctx *ctx, const char *scratch, const char *out
         if (!bios && !uefi)
                 return log_error_errno(-EINVAL, "iso: bootloader.bios and bootloader.uefi are both false: the ISO "
                                        "would not boot");
-        if ((r = check_live_boot(ctx)) < 0)
+        _cleanup_close_ int root_fd = tree_root_open(ctx->tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "iso: cannot open the tree %s", ctx->tree);
+        if ((r = check_live_boot(ctx, root_fd)) < 0)
                 return r;
         _cleanup_free_ char *kernel = NULL, *initrd = NULL;
         if ((r = bootloader_find_kernel(ctx->tree, &kernel, &initrd)) < 0)
@@ -237,9 +238,8 @@ static int build_iso(struct build_ctx *ctx, const char *scratch, const char *out
                 return -EINTR;
 
         /* Kernel and initramfs. */
-        _cleanup_free_ char *ksrc = path_join(ctx->tree, kernel), *isrc = path_join(ctx->tree, initrd);
         _cleanup_free_ char *kdst = path_join(live, "vmlinuz"), *idst = path_join(live, "initrd.img");
-        if ((r = copy_file(ksrc, kdst)) < 0 || (r = copy_file(isrc, idst)) < 0)
+        if ((r = copy_tree_file(root_fd, kernel, kdst)) < 0 || (r = copy_tree_file(root_fd, initrd, idst)) < 0)
                 return r;
 
         /* The marker the boot images search for, and the menu. */
@@ -275,12 +275,15 @@ static int build_iso(struct build_ctx *ctx, const char *scratch, const char *out
 
         /* BIOS: cdboot.img + core.img, loaded by the El Torito catalogue. */
         _cleanup_free_ char *bios_img = path_join(grubdir, "bios.img");
-        _cleanup_free_ char *hybrid_mbr = xasprintf("%s/usr/lib/grub/i386-pc/boot_hybrid.img", ctx->tree);
+        _cleanup_free_ char *bios_mods = path_join(scratch, "grub-i386-pc"), *efi_mods = path_join(scratch, "grub-x86_64-efi");
+        /* xorriso takes the staged copy, never a path of the tree */
+        _cleanup_free_ char *hybrid_mbr = path_join(bios_mods, "boot_hybrid.img");
         if (bios) {
-                if (!is_file(hybrid_mbr))
-                        return log_error_errno(-ENOENT, "iso: %s is missing (grub-pc-bin in the image)", hybrid_mbr);
-                if ((r = iso_grub_image(ctx, "i386-pc-eltorito", "i386-pc", "grub/modules-iso-i386-pc.lst", early,
-                                        bios_img)) < 0)
+                if (!tree_file_exists(root_fd, "/usr/lib/grub/i386-pc/boot_hybrid.img"))
+                        return log_error_errno(-ENOENT, "iso: the image has no /usr/lib/grub/i386-pc/boot_hybrid.img "
+                                               "(grub-pc-bin in the image)");
+                if ((r = iso_grub_image(ctx, root_fd, "i386-pc-eltorito", "i386-pc", "grub/modules-iso-i386-pc.lst", early,
+                                        bios_mods, bios_img)) < 0)
                         return r;
         }
 
@@ -291,8 +294,8 @@ static int build_iso(struct build_ctx *ctx, const char *scratch, const char *out
                 _cleanup_free_ char *efi = path_join(efi_dir, "BOOTX64.EFI");
                 if ((r = mkdir_p(efi_dir, 0755)) < 0)
                         return log_error_errno(r, "iso: cannot create %s", efi_dir);
-                if ((r = iso_grub_image(ctx, "x86_64-efi", "x86_64-efi", "grub/modules-iso-x86_64-efi.lst", early,
-                                        efi)) < 0)
+                if ((r = iso_grub_image(ctx, root_fd, "x86_64-efi", "x86_64-efi", "grub/modules-iso-x86_64-efi.lst", early,
+                                        efi_mods, efi)) < 0)
                         return r;
                 if (stat(efi, &st) < 0)
                         return log_error_errno(-errno, "iso: %s", efi);
