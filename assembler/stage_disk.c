@@ -14,6 +14,7 @@
 #include "gpt_layout.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 #include "verity.h"
 
@@ -248,7 +249,16 @@ static int disk_immutable(struct build_ctx *ctx) {
                 if (spawn_interrupted())
                         return -EINTR;
                 if (pp->spec->type == PART_VAR) {
-                        _cleanup_free_ char *var = path_join(ctx->tree, "var");
+                        /* mke2fs -d opens the directory by its host path:
+                         * the canonical one inside the tree, so a /var ->
+                         * /somewhere symlink of the image cannot have it copy
+                         * a host directory into the partition. */
+                        _cleanup_free_ char *var = NULL;
+                        struct stat vst;
+                        if ((r = tree_host_path(ctx->tree, "/var", 0, &var)) < 0)
+                                return log_error_errno(r, "disk: the image's /var");
+                        if (lstat(var, &vst) < 0 || !S_ISDIR(vst.st_mode))
+                                return log_error_errno(-ENOTDIR, "disk: the image's /var (%s) is not a directory", var);
                         struct ext4_params e = { .image = ctx->raw_tmp, .offset = pp->offset, .size = pp->size, .tree = var,
                                                  .uuid = pp->fs_uuid, .label = "var", .epoch = ctx->epoch };
                         if ((r = ext4_make(&e)) < 0)
