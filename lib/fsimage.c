@@ -18,27 +18,41 @@
 #define EXT4_INODE_RATIO UINT64_C(16384)
 
 /* A depth-first walk that does not follow symlinks nor cross devices and,
- * unlike nftw(), passes a user pointer.  visit() is called for every entry
- * (directories after their contents) with a path relative to nothing but
- * valid for the call. */
-typedef int (*walk_fn)(const char *path, const struct stat *st, void *userdata);
+ * unlike nftw(), passes a user pointer.  It goes by file descriptors: each
+ * entry is looked at with fstatat(AT_SYMLINK_NOFOLLOW) in its directory's
+ * fd and a directory is opened there with O_NOFOLLOW, so nothing on the
+ * way is a path the kernel could resolve through a symlink.  visit() is
+ * called for every entry (directories after their contents) with its
+ * directory's fd and its name there (AT_FDCWD and the root's path for the
+ * root). */
+typedef int (*walk_fn)(int dir_fd, const char *name, const struct stat *st, void *userdata);
 
-static int walk(const char *path, dev_t dev, walk_fn visit, void *userdata) {
+#define WALK_MAX_DEPTH 512       /* one fd a level: fail cleanly, not with EMFILE */
+
+static int walk_at(int dir_fd, const char *name, dev_t dev, unsigned depth, walk_fn visit, void *userdata) {
         struct stat st;
-        if (lstat(path, &st) < 0)
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
-                DIR *d = opendir(path);
-                if (!d)
+                if (depth > WALK_MAX_DEPTH)
+                        return -ELOOP;
+                int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
                         return -errno;
+                DIR *d = fdopendir(fd);
+                if (!d) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
                 struct dirent *de;
                 int r = 0;
                 errno = 0;
                 while (r == 0 && (de = readdir(d))) {
                         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                                 continue;
-                        _cleanup_free_ char *child = path_join(path, de->d_name);
-                        r = walk(child, dev, visit, userdata);
+                        r = walk_at(dirfd(d), de->d_name, dev, depth + 1, visit, userdata);
+                        errno = 0;
                 }
                 if (r == 0 && errno != 0)
                         r = -errno;
@@ -46,18 +60,19 @@ static int walk(const char *path, dev_t dev, walk_fn visit, void *userdata) {
                 if (r < 0)
                         return r;
         }
-        return visit(path, &st, userdata);
+        return visit(dir_fd, name, &st, userdata);
 }
 
 static int walk_tree(const char *root, walk_fn visit, void *userdata) {
         struct stat st;
         if (lstat(root, &st) < 0)
                 return -errno;
-        return walk(root, st.st_dev, visit, userdata);
+        return walk_at(AT_FDCWD, root, st.st_dev, 0, visit, userdata);
 }
 
-static int usage_one(const char *path, const struct stat *st, void *userdata) {
-        (void)path;
+static int usage_one(int dir_fd, const char *name, const struct stat *st, void *userdata) {
+        (void)dir_fd;
+        (void)name;
         struct tree_usage *u = userdata;
         u->n_inodes++;
         if (S_ISREG(st->st_mode)) {
@@ -274,11 +289,11 @@ int vfat_make(const char *image, uint64_t offset, uint64_t size, uint32_t serial
         return run_command((char *const *)argv, &o);
 }
 
-static int touch_one(const char *path, const struct stat *st, void *userdata) {
+static int touch_one(int dir_fd, const char *name, const struct stat *st, void *userdata) {
         (void)st;
         const uint64_t *epoch = userdata;
         struct timespec ts[2] = { { .tv_sec = (time_t)*epoch }, { .tv_sec = (time_t)*epoch } };
-        return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        return utimensat(dir_fd, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int cmp_strp(const void *a, const void *b) {
