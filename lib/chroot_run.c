@@ -13,27 +13,44 @@
 
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 /* Mounts into TREE/<where>; the mount point must be a directory of the
- * tree itself, not a symlink out of it. */
+ * tree itself, not a symlink out of it (nor one within it).  It is opened
+ * through the tree's resolver (lib/tree.h) with O_NOFOLLOW, created there
+ * when missing, and the mount goes onto that fd (/proc/self/fd/N), so the
+ * kernel resolves no path of the tree for it. */
 static int mount_into(const char *tree, const char *where, const char *src, const char *fstype, unsigned long flags) {
         _cleanup_free_ char *target = path_join(tree, where);
-        struct stat st;
-        if (lstat(target, &st) < 0) {
-                if (errno != ENOENT || mkdir(target, 0755) < 0)
+        _cleanup_close_ int root_fd = tree_root_open(tree);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "chroot: %s", tree);
+        _cleanup_close_ int fd = tree_open(root_fd, where, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (fd == -ENOENT) {
+                _cleanup_close_ int dir_fd = -1;
+                _cleanup_free_ char *name = NULL;
+                int r = tree_resolve(root_fd, where, TREE_NONEXISTENT | TREE_NOFOLLOW, &dir_fd, &name, NULL);
+                if (r < 0 || dir_fd < 0)
+                        return log_error_errno(r < 0 ? r : -ENOENT, "chroot: %s", target);
+                if (mkdirat(dir_fd, name, 0755) < 0 && errno != EEXIST)
                         return log_error_errno(-errno, "chroot: %s", target);
-        } else if (!S_ISDIR(st.st_mode)) {
-                return log_error_errno(-ENOTDIR, "chroot: %s", target);
+                fd = tree_open(root_fd, where, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
         }
-        if (mount(src, target, fstype, flags, NULL) < 0) {
+        if (fd == -ELOOP || fd == -ENOTDIR)
+                return log_error_errno(-ENOTDIR, "chroot: %s is not a directory of the image", target);
+        if (fd < 0)
+                return log_error_errno(fd, "chroot: %s", target);
+        char fd_path[64];
+        snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+        if (mount(src, fd_path, fstype, flags, NULL) < 0) {
                 /* In a user namespace (rootless builds, lib/userns.c) a new
                  * proc needs a pid namespace of our own, and sysfs a network
                  * one; the host's, bound recursively, serve the same tools
                  * (mmdebstrap falls back the same way). */
                 int e = errno;
                 const char *host = fstype && strcmp(fstype, "proc") == 0 ? "/proc" : NULL;
-                if ((e == EPERM || e == EACCES) && host && mount(host, target, NULL, MS_BIND | MS_REC, NULL) == 0)
+                if ((e == EPERM || e == EACCES) && host && mount(host, fd_path, NULL, MS_BIND | MS_REC, NULL) == 0)
                         return 0;
                 return log_error_errno(-e, "chroot: mounting %s on %s", src, target);
         }
