@@ -3,10 +3,12 @@
 #include "derive.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fts.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -131,7 +133,21 @@ int rm_rf_unmounted(const char *path) {
                 if (strncmp(f, real, rl) == 0 && (f[rl] == '\0' || f[rl] == '/'))
                         return log_error_errno(-EBUSY, "not removing %s: %s is still mounted (umount it first)", real, f);
         }
-        return rm_rf(real);
+        /* What is removed is an image tree (or holds one): by file
+         * descriptors from its parent, never following a symlink and never
+         * leaving its filesystem (lib/tree.h), whatever the tree holds. */
+        char *slash = strrchr(real, '/');
+        if (!slash || slash[1] == '\0')
+                return log_error_errno(-EBUSY, "not removing %s", real);
+        _cleanup_free_ char *name = xstrdup(slash + 1);
+        if (slash == real)
+                slash[1] = '\0';       /* a directory in "/" */
+        else
+                *slash = '\0';
+        _cleanup_close_ int dir_fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return -errno;
+        return tree_remove_at(dir_fd, name, TREE_RM_DIR);
 }
 
 int cache_remove_stale_tmp(const char *rootfs_dir, bool all) {
