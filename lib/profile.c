@@ -12,6 +12,7 @@
 #include "verity.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <string.h>
@@ -720,6 +721,29 @@ static void check_secure_boot(struct validator *v, const struct pnode *root) {
         if (secure && scalar_ok(uefi) && strcmp(uefi->value, "false") == 0 && !immutable)
                 profile_errors_add(v->errs, uefi->origin, "bootloader.uefi: false contradicts bootloader.secure-boot: true "
                                    "(Secure Boot is a UEFI feature)");
+        /* GRUB's loaders are made from the image's own module directories
+         * (grub-mkimage): BIOS always, UEFI unless the signed GRUB is used.
+         * An exclusion that removes what that needs fails the bootloader
+         * stage after the whole install; say so here, at the exclusion. */
+        const struct pnode *bios = pnode_get(bl, "bios");
+        bool want_bios = !(scalar_ok(bios) && strcmp(bios->value, "false") == 0);
+        bool want_efi_modules = !(scalar_ok(uefi) && strcmp(uefi->value, "false") == 0) && !secure && !immutable;
+        const struct pnode *ex = pnode_lookup(root, "packages.exclude-paths");
+        for (size_t i = 0; ex && ex->kind == PNODE_SEQ && i < ex->n_items; i++) {
+                const struct pnode *e = ex->items[i];
+                if (!scalar_ok(e))
+                        continue;
+                if (want_efi_modules && (fnmatch(e->value, "/usr/lib/grub/x86_64-efi/kernel.img", 0) == 0 ||
+                                         fnmatch(e->value, "/usr/lib/grub/x86_64-efi/moddep.lst", 0) == 0))
+                        profile_errors_add(v->errs, e->origin, "packages.exclude-paths[%zu]: '%s' removes GRUB's x86_64-efi modules, "
+                                           "which an unsigned UEFI loader is made from (bootloader.secure-boot is false); "
+                                           "keep them (packages: {remove: {exclude-paths: ['%s']}}) or set secure-boot: true",
+                                           i, e->value, e->value);
+                if (want_bios && !immutable && (fnmatch(e->value, "/usr/lib/grub/i386-pc/boot.img", 0) == 0 ||
+                                                fnmatch(e->value, "/usr/lib/grub/i386-pc/kernel.img", 0) == 0))
+                        profile_errors_add(v->errs, e->origin, "packages.exclude-paths[%zu]: '%s' removes GRUB's i386-pc files, "
+                                           "which the BIOS boot code is made from (bootloader.bios is true)", i, e->value);
+        }
         static const char *const keys[] = { "secure-boot-key", "secure-boot-certificate", "secure-boot-enroll" };
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 const struct pnode *n = pnode_get(bl, keys[i]);
