@@ -65,7 +65,11 @@ static size_t budget_limits(struct build_ctx *ctx, struct size_limit **ret, char
         struct size_limit *l = NULL;
         size_t n = 0;
         char buf[512];
-        if (p->budget.root_used) {
+        bool disk = ctx->enabled_outputs[OUT_RAW] || ctx->enabled_outputs[OUT_VHD] || ctx->enabled_outputs[OUT_VHD_DYNAMIC] ||
+                    ctx->enabled_outputs[OUT_QCOW2];
+        if (p->budget.root_used && !disk)
+                log_info("budget: no disk output in this build, budget.root-used is not checked");
+        else if (p->budget.root_used) {
                 origin_format(profile_origin(p, "budget.root-used"), buf, sizeof(buf));
                 strv_push(names, buf);
                 l = xrealloc(l, (n + 1) * sizeof(*l));

@@ -1445,8 +1445,11 @@ int profile_check_outputs(const struct slw_profile *p, const bool outputs[_OUT_M
                 if (p->bootloader.uefi && !esp)
                         profile_errors_add(errs, parts, "disk.partitions: bootloader.uefi (%s) needs a partition of type esp",
                                            pnode_lookup(p->root, "bootloader.uefi") ? "true" : "true by default");
-        } else if (p->budget.root_used) {
-                /* the report stage measures the root filesystem of the disk */
+        } else if (p->budget.root_used && memcmp(outputs, p->outputs, sizeof(p->outputs)) == 0) {
+                /* the report stage measures the root filesystem of the disk;
+                 * a profile whose own outputs have none contradicts itself.
+                 * A build whose --output has no disk skips the budget, as it
+                 * skips the budgets of artifacts it does not make. */
                 char names[64] = "";
                 for (int o = 0; o < _OUT_MAX; o++)
                         if (outputs[o])
