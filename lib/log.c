@@ -24,6 +24,7 @@ static struct {
         char stage[32];
         struct timespec t0;
         atomic_ullong done, total;
+        atomic_ullong bytes_t0_ns;  /* CLOCK_MONOTONIC when the byte count started */
         atomic_uint count;          /* things of the stage done, e.g. packages set up */
         const char *count_label;    /* NULL: no count shown; a static string */
 } progress = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -48,8 +49,16 @@ static void progress_draw(void) {
         fprintf(stderr, "\r\033[K[%s] %.1f s", progress.stage, elapsed_since(&progress.t0));
         if (total > 0) {
                 unsigned long long d = done > total ? total : done;
-                fprintf(stderr, "  %3u%%  %.1f of %.1f GiB", (unsigned)(d * 100 / total), (double)d / (1 << 30),
-                        (double)total / (1 << 30));
+                /* MiB below 10 GiB: an upload of 40 MiB is not "0.0 of 0.0 GiB" */
+                bool gib = total >= 10ull << 30;
+                double unit = gib ? (double)(1 << 30) : (double)(1 << 20);
+                fprintf(stderr, "  %3u%%  %.1f of %.1f %s", (unsigned)(d * 100 / total), (double)d / unit,
+                        (double)total / unit, gib ? "GiB" : "MiB");
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                double secs = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)atomic_load(&progress.bytes_t0_ns)) / 1e9;
+                if (secs >= 1)
+                        fprintf(stderr, "  %.1f MiB/s", (double)d / (1 << 20) / secs);
         }
         if (progress.count_label)
                 fprintf(stderr, "  %u %s", atomic_load(&progress.count), progress.count_label);
@@ -146,6 +155,9 @@ void progress_count_start(const char *label) {
 void progress_count_add(unsigned n) { atomic_fetch_add(&progress.count, n); }
 
 void progress_bytes_total(unsigned long long total) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        atomic_store(&progress.bytes_t0_ns, (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
         atomic_store(&progress.done, 0);
         atomic_store(&progress.total, total);
 }

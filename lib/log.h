@@ -22,7 +22,9 @@ int log_msg_errno(enum log_level level, int err, const char *fmt, ...) __attribu
  * stderr is not a terminal, with --quiet or --verbose, or TERM=dumb.
  * progress_stage() starts it (a ticker thread: call it only after anything
  * that needs a single-threaded process, like entering a user namespace);
- * progress_stage(NULL) ends it and clears the line. */
+ * progress_stage(NULL) ends it and clears the line.  With a byte total the
+ * line shows the percentage, the bytes (MiB, or GiB from 10 GiB on) and,
+ * after a second, the rate since progress_bytes_total(). */
 void progress_stage(const char *stage);
 void progress_bytes_total(unsigned long long total);   /* 0: none; resets the count */
 void progress_bytes_add(unsigned long long n);          /* any thread */
