@@ -4,7 +4,7 @@
 /* Exit codes, documented in the README. */
 enum {
         EXIT_OK = 0,
-        EXIT_FAILURE_BUILD = 1,   /* build or check failed */
+        EXIT_FAILURE_BUILD = 1,   /* build, check or upload failed */
         EXIT_USAGE = 2,           /* usage or profile error, or not implemented */
         EXIT_INTERRUPTED = 130,
 };
@@ -18,6 +18,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_size(int argc, char **argv);
 int cmd_qemu(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
 
 struct command {
         const char *name;

@@ -41,6 +41,28 @@ const struct command commands[] = {
           "when it does not; --accel tcg where KVM creates VMs but hangs guests (some nested\n"
           "setups). --disk nvme attaches the image as an NVMe disk, as Azure's NVMe-only VM\n"
           "sizes do (default virtio). The guest gets no outside network.\n" },
+        { "upload", cmd_upload,
+          "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--profile PROFILE] [--json]",
+          "Uploads a fixed VHD to an Azure page blob, sending only the 512-byte pages that\n"
+          "hold data (holes and zero sectors are skipped), at most 4 MiB per request, N at\n"
+          "once (--jobs, default 8). Refuses a file that is not a fixed VHD with a whole\n"
+          "number of MiB before any network traffic. Each request carries its Content-MD5;\n"
+          "at the end the blob's MD5 property is set to the whole VHD's. Network errors\n"
+          "and 5xx answers are retried with backoff (--retries, default 5). Then prints\n"
+          "the `az sig image-definition create` and `image-version create` commands for\n"
+          "it, with the generation and features the image (or --profile) supports.\n"
+          "  --sas-url URL          the blob's URL with a SAS token (with --name: the container's)\n"
+          "  --connection-string S  Shared Key (default: $AZURE_STORAGE_CONNECTION_STRING)\n"
+          "  --container NAME       with a connection string; --name BLOB (default: the file name)\n"
+          "  --overwrite            replace an existing blob (else it is refused)\n"
+          "  --resume               continue an interrupted upload of this file: asks the\n"
+          "                         service which pages it has and sends the rest\n"
+          "  --limit-rate BYTES     at most BYTES per second in all (like 50MiB)\n"
+          "  --profile PROFILE      take the gallery features from the profile, not the image\n"
+          "  --json                 the upload's result and the gallery commands as JSON\n"
+          "Progress on a terminal; otherwise only the summary. Secrets (keys, SAS\n"
+          "signatures) are never printed. Exit 1 when the upload failed, 130 when\n"
+          "interrupted (--resume continues).\n" },
         { "cache", cmd_cache, "cache list|clean [--cache DIR]",
           "Lists or removes cached rootfs trees and packages.\n" },
         { NULL, NULL, NULL, NULL },
@@ -61,8 +83,8 @@ static void print_usage(FILE *f) {
         fprintf(f, "  slipway help COMMAND\n"
                    "  slipway --version\n\n"
                    "Global options: -q/--quiet, -v/--verbose (before the command).\n"
-                   "Exit codes: 0 success, 1 build or check failure, 2 usage or profile error,\n"
-                   "130 interrupted.\n");
+                   "Exit codes: 0 success, 1 build, check or upload failure, 2 usage or profile\n"
+                   "error, 130 interrupted.\n");
 }
 
 int main(int argc, char **argv) {
