@@ -29,14 +29,17 @@ SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(patsubst %.c,build/san/%.o,$(filter-o
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once, only when something is missing),
 # then the SPDX validator, which Debian 12 lacks: python3-spdx-tools from a
-# newer Debian release, see tests/lib/spdx-tools.sh.
+# newer Debian release, see tests/lib/spdx-tools.sh; then npm (unless a
+# nodejs package already brings it, as some do) and, with it, Azurite, the
+# Azure Storage emulator test-upload-azure uploads to (tests/lib/azurite.sh:
+# into the slipway cache, once).
 DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
 	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev \
 	clang libclang-rt-14-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \
 	dpkg-dev apt-utils dnf rpm createrepo-c jq chromium python3-jsonschema \
-	libguestfs-tools linux-image-cloud-amd64 erofs-utils cryptsetup-bin gpg gpg-agent sbsigntool faketime
+	libguestfs-tools linux-image-cloud-amd64 erofs-utils cryptsetup-bin gpg gpg-agent sbsigntool faketime nodejs
 DEPS := $(DEPS_BUILD) $(DEPS_RUN)
 
 .SECONDARY:
@@ -52,6 +55,12 @@ deps:
 	fi
 	@tests/lib/spdx-tools.sh install || \
 		echo "make deps: the SPDX validator (python3-spdx-tools) is not installed; tests/integration/test-sbom-spdx will fail or skip" >&2
+	@command -v npm >/dev/null || { \
+		echo "installing: npm"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install npm" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; }
+	@tests/lib/azurite.sh install || \
+		echo "make deps: Azurite is not installed; tests/integration/test-upload-azure will try again, or skip" >&2
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
