@@ -243,8 +243,11 @@ static int upload_azure(int argc, char **argv) {
         int r = azure_upload(&blob, image, &o, &res);
         if (r == -EINTR) {
                 char sent[32], total[32];
-                log_error("interrupted: %s of %s sent, the blob's MD5 not set; the same command with --resume sends the rest",
-                          format_bytes(res.sent, sent), format_bytes(res.to_send, total));
+                if (res.to_send == 0 && res.sent == 0)
+                        log_error("interrupted before any page was sent");
+                else
+                        log_error("interrupted: %s of %s sent, the blob's MD5 not set; the same command with --resume sends the rest",
+                                  format_bytes(res.sent, sent), format_bytes(res.to_send, total));
                 code = EXIT_INTERRUPTED;
         } else if (r < 0) {
                 if (res.sent > 0) {

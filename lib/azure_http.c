@@ -316,10 +316,8 @@ int azure_request(struct azure_client *c, const char *what, const char *verb, co
                         alog(c, LOG_DEBUG, "%s: %s %s: HTTP %ld", what, verb, c->blob->url, k.resp.status);
                 if (!retryable(&k.resp) || attempt >= c->retries) {
                         if (k.resp.status == 0) {
-                                char tries[32] = "";
-                                if (attempt > 0)
-                                        snprintf(tries, sizeof tries, " (%u attempts)", attempt + 1);
-                                alog(c, LOG_ERR, "%s %s: %s%s", what, c->blob->url, describe_transport(&k.resp), tries);
+                                alog(c, LOG_ERR, "%s %s: no answer from the service (%s) after %u attempt%s", what, c->blob->url,
+                                     describe_transport(&k.resp), attempt + 1, attempt ? "s" : "");
                                 call_reset(&k);
                                 return -EIO;
                         }
@@ -674,8 +672,9 @@ int azure_put_pages(struct azure_client *c, int fd, const char *name, const stru
                                                 snprintf(what, sizeof what, "Put Page at %" PRIu64, s->range.offset);
                                                 r = azure_log_failure(c, what, &k->resp);
                                         } else {
-                                                alog(c, LOG_ERR, "Put Page at %" PRIu64 " %s: %s (%u attempts)", s->range.offset,
-                                                     c->blob->url, describe_transport(&k->resp), s->attempt);
+                                                alog(c, LOG_ERR, "Put Page at %" PRIu64 " %s: no answer from the service (%s) after %u attempt%s",
+                                                     s->range.offset, c->blob->url, describe_transport(&k->resp), s->attempt,
+                                                     s->attempt > 1 ? "s" : "");
                                                 r = -EIO;
                                         }
                                 }
