@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* slipway upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container C [--name B])
  *                     [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES]
- *                     [--profile PROFILE] [--json]
+ *                     [--merge-gap BYTES] [--profile PROFILE] [--json]
  *
  * Uploads a fixed VHD to a page blob (lib/azure_upload.c) and prints the
  * `az sig` commands that make a gallery image of it (lib/azure_gallery.c).
@@ -27,10 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SYNOPSIS                                                                                                   \
-        "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) "         \
-        "[--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--profile PROFILE] [--json]"
-
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage(const char *fmt, ...) {
         va_list ap;
@@ -38,7 +34,7 @@ static int usage(const char *fmt, ...) {
         fprintf(stderr, "slipway upload: ");
         vfprintf(stderr, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "\nUsage: slipway " SYNOPSIS "\n");
+        fprintf(stderr, "\nUsage: slipway %s\n", command_find("upload")->synopsis);
         return EXIT_USAGE;
 }
 
@@ -79,11 +75,16 @@ static void print_summary(const char *image, const struct azure_blob *b, const s
         char sent[32], skipped[32], holes[32], zeros[32], present[32], rate[32];
         uint64_t skip = res->size - res->sent;
         printf("uploaded %s to %s: %s sent (%" PRIu64 " bytes), %s skipped (%s holes, %s zero sectors%s%s)%s; "
-               "MD5 %s; %.1f s, %s/s\n",
+               "MD5 %s; %.1f s (Put Page %.1f s, %s/s",
                image, b->url, format_bytes(res->sent, sent), res->sent, format_bytes(skip, skipped),
                format_bytes(res->holes, holes), format_bytes(res->zeros, zeros), res->present ? ", already in the blob " : "",
                res->present ? format_bytes(res->present, present) : "", res->resumed ? ", resumed" : "", res->md5,
-               res->seconds, format_bytes(res->seconds > 0 ? (uint64_t)((double)res->sent / res->seconds) : res->sent, rate));
+               res->seconds, res->put_seconds,
+               format_bytes(res->put_seconds > 0 ? (uint64_t)((double)res->sent / res->put_seconds) : res->sent, rate));
+        /* hashing a large disk's zeros can outlast sending its data */
+        if (res->md5_wait_seconds >= 0.1)
+                printf("; then %.1f s for the MD5 of all %s", res->md5_wait_seconds, format_bytes(res->size, skipped));
+        printf(")\n");
 }
 
 static void print_gallery(const struct azure_image_features *f, const char *url, const char *account) {
@@ -114,6 +115,8 @@ static json_object *result_json(const char *image, const struct azure_blob *b, c
         json_object_object_add(o, "resumed", json_object_new_boolean(res->resumed));
         json_object_object_add(o, "md5", json_object_new_string(res->md5));
         json_object_object_add(o, "seconds", json_object_new_double(res->seconds));
+        json_object_object_add(o, "put_seconds", json_object_new_double(res->put_seconds));
+        json_object_object_add(o, "md5_wait_seconds", json_object_new_double(res->md5_wait_seconds));
         return o;
 }
 
@@ -128,13 +131,15 @@ static int upload_azure(int argc, char **argv) {
                 { "jobs", required_argument, NULL, 'j' },
                 { "retries", required_argument, NULL, 'R' },
                 { "limit-rate", required_argument, NULL, 'l' },
+                { "merge-gap", required_argument, NULL, 'g' },
                 { "profile", required_argument, NULL, 'p' },
                 { "json", no_argument, NULL, 'J' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *sas_url = NULL, *conn = NULL, *container = NULL, *name = NULL, *profile_path = NULL;
-        struct azure_upload_opts o = { .jobs = 8, .retries = 5, .trace_path = getenv("SLIPWAY_UPLOAD_TRACE") };
+        struct azure_upload_opts o = { .jobs = 8, .retries = 5, .merge_gap = AZURE_UPLOAD_MERGE_GAP,
+                                       .trace_path = getenv("SLIPWAY_UPLOAD_TRACE") };
         bool json = false;
         uint64_t v;
         int c;
@@ -162,10 +167,15 @@ static int upload_azure(int argc, char **argv) {
                                 return usage("--limit-rate wants bytes per second, like 50MiB");
                         o.rate = v;
                         break;
+                case 'g':
+                        if (parse_size(optarg, &v) < 0 || v > 4 * MiB)
+                                return usage("--merge-gap wants bytes from 0 to 4MiB");
+                        o.merge_gap = v;
+                        break;
                 case 'p': profile_path = optarg; break;
                 case 'J': json = true; break;
                 case 'h':
-                        printf("Usage: slipway %s\n\n%s", SYNOPSIS, command_find("upload")->help);
+                        printf("Usage: slipway %s\n\n%s", command_find("upload")->synopsis, command_find("upload")->help);
                         return EXIT_OK;
                 default: return usage("bad option");
                 }
@@ -292,7 +302,7 @@ int cmd_upload(int argc, char **argv) {
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 if (argc < 2)
                         return usage("upload wants a target: azure");
-                printf("Usage: slipway %s\n\n%s", SYNOPSIS, command_find("upload")->help);
+                printf("Usage: slipway %s\n\n%s", command_find("upload")->synopsis, command_find("upload")->help);
                 return EXIT_OK;
         }
         if (strcmp(argv[1], "azure") == 0)

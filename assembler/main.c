@@ -42,7 +42,7 @@ const struct command commands[] = {
           "setups). --disk nvme attaches the image as an NVMe disk, as Azure's NVMe-only VM\n"
           "sizes do (default virtio). The guest gets no outside network.\n" },
         { "upload", cmd_upload,
-          "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--profile PROFILE] [--json]",
+          "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--merge-gap BYTES] [--profile PROFILE] [--json]",
           "Uploads a fixed VHD to an Azure page blob, sending only the 512-byte pages that\n"
           "hold data (holes and zero sectors are skipped), at most 4 MiB per request, N at\n"
           "once (--jobs, default 8). Refuses a file that is not a fixed VHD with a whole\n"
@@ -58,6 +58,8 @@ const struct command commands[] = {
           "  --resume               continue an interrupted upload of this file: asks the\n"
           "                         service which pages it has and sends the rest\n"
           "  --limit-rate BYTES     at most BYTES per second in all (like 50MiB)\n"
+          "  --merge-gap BYTES      zero runs up to BYTES between data go along in one request\n"
+          "                         (default 4KiB: fewer requests; 0: every zero sector skipped)\n"
           "  --profile PROFILE      take the gallery features from the profile, not the image\n"
           "  --json                 the upload's result and the gallery commands as JSON\n"
           "Progress on a terminal; otherwise only the summary. Secrets (keys, SAS\n"

@@ -212,14 +212,14 @@ int azure_upload(const struct azure_blob *b, const char *path, const struct azur
         ret->size = size;
 
         struct upload_plan plan = { 0 };
-        r = upload_plan_build(fd, path, size, UPLOAD_MAX_REQUEST, AZURE_UPLOAD_MERGE_GAP, &plan);
+        r = upload_plan_build(fd, path, size, UPLOAD_MAX_REQUEST, o->merge_gap, &plan);
         if (r < 0)
                 return r;
         ret->nonzero = plan.nonzero_bytes;
         ret->holes = plan.hole_bytes;
         ret->zeros = plan.zero_bytes;
 
-        struct md5_job md5;
+        struct md5_job md5 = { 0 };
         struct azure_client c = { 0 };
         _cleanup_free_ char *source = source_id(fd, size, footer);
         _cleanup_fclose_ FILE *tracef = NULL;
@@ -295,14 +295,18 @@ int azure_upload(const struct azure_blob *b, const char *path, const struct azur
         progress_stage("upload");
         progress_bytes_total(plan.send_bytes);
         struct azure_put_stats ps = { 0 };
+        uint64_t t_put = now_usec();
         r = azure_put_pages(&c, fd, path, &plan, o->jobs, o->rate, &ps);
         ret->sent = ps.sent;
+        ret->put_seconds = (double)(now_usec() - t_put) / 1e6;
         if (r < 0)
                 goto out;
 
         /* every page is written: now the MD5 */
         progress_stage("md5");
+        uint64_t t_md5 = now_usec();
         r = md5_finish(&md5, false);
+        ret->md5_wait_seconds = (double)(now_usec() - t_md5) / 1e6;
         if (r == -EINTR)
                 goto out;
         if (r < 0) {

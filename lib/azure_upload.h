@@ -9,8 +9,13 @@
 /* `slipway upload azure`: a fixed VHD to a page blob, sending only the
  * pages that hold data, resumable, verified with MD5. */
 
-/* Zero runs of up to this many bytes between two data runs of an extent
- * go along in the same Put Page (one request instead of two). */
+/* The default --merge-gap: zero runs of up to this many bytes between two
+ * data runs of an extent go along in the same Put Page, one request instead
+ * of two.  Measured on azure-base.vhd (30 GiB, 226.8 MB not zero): 0 sends
+ * exactly those bytes in 13,543 requests; 4 KiB (a filesystem block: the
+ * tails of small files, partly used metadata blocks) sends 1.145 times as
+ * many in 107 requests.  A request costs a round trip, which at any
+ * bandwidth worth uploading 30 GiB over outweighs a few KiB of zeros. */
 #define AZURE_UPLOAD_MERGE_GAP (4 * 1024)
 
 struct azure_upload_opts {
@@ -19,6 +24,7 @@ struct azure_upload_opts {
         unsigned jobs;          /* Put Page requests in flight */
         unsigned retries;       /* further attempts of a request after network errors and 5xx */
         uint64_t rate;          /* bytes per second of all requests, 0 = no limit */
+        uint64_t merge_gap;     /* see AZURE_UPLOAD_MERGE_GAP */
         const char *trace_path; /* one line per request appended there, or NULL */
 };
 
@@ -33,7 +39,9 @@ struct azure_upload_result {
         bool resumed;           /* the blob was there and was continued */
         bool md5_set;
         char md5[32];           /* base64 MD5 of the whole VHD, once computed */
-        double seconds;
+        double seconds;         /* in all */
+        double put_seconds;     /* of the Put Page requests */
+        double md5_wait_seconds;/* waiting for the MD5 after the last page */
 };
 
 /* Checks that the file open at fd is what Azure takes: a fixed VHD (the
