@@ -93,7 +93,7 @@ static void print_gallery(const struct azure_image_features *f, const char *url,
         _cleanup_free_ char *d = argv_to_string(def), *v = argv_to_string(ver);
         printf("\nAn Azure Compute Gallery image of it (%s generation %s%s%s, from the %s; put in your "
                "RESOURCE_GROUP, GALLERY, PUBLISHER, OFFER and SKU):\n  %s\n  %s\n",
-               f->uefi ? "UEFI," : "BIOS,", azure_hyperv_generation(f), f->uefi && f->secure_boot ? ", Secure Boot chain" : "",
+               f->uefi ? "UEFI," : "BIOS,", azure_hyperv_generation(f), f->uefi && f->secure_boot ? ", Secure Boot (Microsoft-signed shim)" : "",
                f->uefi && f->nvme ? ", NVMe" : "", f->source, d, v);
 }
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "azure_gallery.h"
 #include "azure_rules.h"
-#include "fat_reader.h"
 #include "log.h"
 #include "profile.h"
 #include "util.h"
@@ -63,15 +62,11 @@ int azure_features_from_image(const char *path, struct azure_image_features *ret
         ret->source = "image";
         ret->bios = rule_passed(&rep, "boot.gen1-bios");
         ret->uefi = rule_passed(&rep, "boot.gen2-uefi");
-        ret->nvme = rule_passed(&rep, "initramfs.nvme");
-        /* shim as the removable-media loader starts grubx64.efi from its own
-         * directory; that is how slipway (and Debian) lay out a Secure Boot
-         * chain with Microsoft's keys */
-        for (size_t i = 0; ret->uefi && i < info.n_partitions && !ret->secure_boot; i++) {
-                struct partition_info *p = &info.partitions[i];
-                if (p->is_esp && p->fs_type && strcmp(p->fs_type, "vfat") == 0)
-                        ret->secure_boot = fat_find_file(r, p->start, p->size, "EFI/BOOT/GRUBX64.EFI", NULL) == 0;
-        }
+        /* what verify --azure checks: BOOTX64.EFI's Authenticode chain to
+         * Microsoft's UEFI CA (shim), and for NVMe both the driver and
+         * Azure's disk-naming udev rules (azure-vm-utils) */
+        ret->secure_boot = rule_passed(&rep, "boot.secure-boot-signed");
+        ret->nvme = rule_passed(&rep, "initramfs.nvme") && rule_passed(&rep, "nvme.disk-naming");
         ret->name = name_from_path(path);
         azure_report_done(&rep);
         image_info_done(&info);
@@ -87,7 +82,7 @@ void azure_features_from_profile(const struct slw_profile *p, struct azure_image
         /* an immutable image's Secure Boot is its own key's UKI, which
          * Azure's firmware (Microsoft's keys) does not trust */
         ret->secure_boot = p->bootloader.secure_boot && !p->immutable.enabled;
-        ret->nvme = strv_contains(p->kernel.initramfs_modules, "nvme");
+        ret->nvme = strv_contains(p->kernel.initramfs_modules, "nvme") && strv_contains(p->packages.install, "azure-vm-utils");
         ret->name = xstrdup(p->name ? p->name : "IMAGE_DEFINITION");
         ret->version = gallery_version(p->version);
 }

@@ -19,21 +19,23 @@ struct slw_profile;
 struct azure_image_features {
         const char *source;     /* "image" (inspected) or "profile" */
         bool bios, uefi;        /* boots with BIOS (Gen1) / UEFI (Gen2) */
-        bool secure_boot;       /* shim and the distribution's signed GRUB on the ESP */
-        bool nvme;              /* the NVMe driver is in the initramfs or the kernel */
+        bool secure_boot;       /* a boot loader signed for Microsoft's UEFI CA (shim) */
+        bool nvme;              /* the NVMe driver and Azure's NVMe disk naming */
         char *name;             /* the image definition's name */
         char *version;          /* the image version, MAJOR.MINOR.PATCH */
 };
 void azure_image_features_done(struct azure_image_features *f);
 
-/* From the image itself (read-only, like verify --azure): the boot code
- * and loaders it has, shim's layout on the ESP (\EFI\BOOT\BOOTX64.EFI
- * with grubx64.efi beside it), the NVMe driver.  0, or a negative errno
- * (logged) when the image cannot be read. */
+/* From the image itself, read-only, by the rules of verify --azure:
+ * boot.gen1-bios and boot.gen2-uefi (the boot code and loaders it has),
+ * boot.secure-boot-signed (\EFI\BOOT\BOOTX64.EFI signed in a chain to
+ * Microsoft's UEFI CA: shim), initramfs.nvme and nvme.disk-naming (the
+ * NVMe driver and Azure's udev rules).  0, or a negative errno (logged)
+ * when the image cannot be read. */
 int azure_features_from_image(const char *path, struct azure_image_features *ret);
 /* From the profile that built it: bootloader.bios/uefi/secure-boot (with
  * shim: not an immutable image's self-signed UKI), kernel.initramfs-modules
- * naming nvme. */
+ * naming nvme and packages.install naming azure-vm-utils. */
 void azure_features_from_profile(const struct slw_profile *p, struct azure_image_features *ret);
 
 /* "V2" when the image boots with UEFI, else "V1". */
