@@ -126,12 +126,22 @@ build/tests/configure-ref-driver: tests/integration/configure-ref-driver.c $(SAN
 
 test-drivers: $(TEST_DRIVERS)
 
-# libFuzzer target for inspect's parsers (clang; run by tests/integration/test-fuzz-inspect).
-build/fuzz/fuzz_inspect: tests/fuzz/fuzz_inspect.c $(LIB_SRC) $(HDRS)
+# libFuzzer targets (clang), each run by tests/integration/test-fuzz-TARGET:
+#   fuzz_inspect    inspect's parsers
+# libslipway is built once for them, with coverage instrumentation and
+# ASan/UBSan, in build/fuzzobj.
+FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzzobj/%.o)
+
+build/fuzzobj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC/FUZZ $<"
+	@clang $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(CPPFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(HDRS)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
-	@clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_inspect.c $(LIB_SRC) $(PKG_LIBS)
+	@clang $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer $(CPPFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
 
 install: build/slipway
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
