@@ -98,7 +98,7 @@ DRV_ROOTFS  := assembler/stage_rootfs assembler/rootfs_apt assembler/rootfs_dnf 
 DRV_STAGES  := $(filter-out build/obj/assembler/main.o build/obj/assembler/cmd_%.o,$(ASM_OBJ))
 TEST_DRIVERS := build/tests/disk-driver build/tests/rootfs-driver build/tests/rootfs-driver-san \
 	build/tests/configure-driver build/tests/configure-ref-driver \
-	build/fuzz/fuzz_inspect build/fuzz/fuzz_profile
+	build/fuzz/fuzz_inspect build/fuzz/fuzz_profile build/fuzz/fuzz_size_diff
 
 build/tests/disk-driver: tests/integration/disk-driver.c $(DRV_DISK:%=build/obj/%.o) build/libslipway.a $(HDRS)
 	@mkdir -p build/tests
@@ -130,6 +130,7 @@ test-drivers: $(TEST_DRIVERS)
 # libFuzzer targets (clang), each run by tests/integration/test-fuzz-TARGET:
 #   fuzz_inspect    inspect's parsers
 #   fuzz_profile    the profile loader, as validate runs it
+#   fuzz_size_diff  size diff's reports
 # libslipway is built once for them, with coverage instrumentation and
 # ASan/UBSan, in build/fuzzobj.
 FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
