@@ -128,7 +128,7 @@ build/tests/configure-ref-driver: tests/integration/configure-ref-driver.c $(SAN
 test-drivers: $(TEST_DRIVERS)
 
 # libFuzzer targets (clang), each run by tests/integration/test-fuzz-TARGET:
-#   fuzz_inspect    inspect's parsers
+#   fuzz_inspect    the image readers of inspect and verify --azure
 #   fuzz_profile    the profile loader, as validate runs it
 #   fuzz_size_diff  size diff's reports
 # libslipway is built once for them, with coverage instrumentation and
