@@ -37,6 +37,9 @@ static int check_report(struct json_object *o, const char *file) {
                 if (!json_object_is_type(arr, json_type_array))
                         return log_error_errno(-EINVAL, "%s: \"%s\" is %s, not an array", file, ra->array,
                                                json_type_to_name(json_object_get_type(arr)));
+                /* size diff adds each byte count up over the array: a sum
+                 * past INT64_MAX would overflow (found by fuzz_size_diff) */
+                int64_t sums[ELEMENTSOF(ra->sizes)] = { 0 };
                 for (size_t i = 0; i < json_object_array_length(arr); i++) {
                         struct json_object *x = json_object_array_get_idx(arr, i), *v = NULL;
                         if (!json_object_is_type(x, json_type_object))
@@ -51,6 +54,9 @@ static int check_report(struct json_object *o, const char *file) {
                                 if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
                                         return log_error_errno(-EINVAL, "%s: %s[%zu].%s is not a byte count (a whole number >= 0)",
                                                                file, ra->array, i, ra->sizes[k]);
+                                if (__builtin_add_overflow(sums[k], json_object_get_int64(v), &sums[k]))
+                                        return log_error_errno(-EINVAL, "%s: %s[%zu].%s: the %s' %s add up to more than %" PRId64 " bytes",
+                                                               file, ra->array, i, ra->sizes[k], ra->array, ra->sizes[k], INT64_MAX);
                                 sized = true;
                         }
                         if (ra->need_size && !sized)

@@ -141,6 +141,11 @@ static void test_malformed_reports(void **state) {
                 "{\"format\": 1, \"artifacts\": [{\"name\": \"x.raw\"}]}",
                 "{\"format\": 1, \"filesystems\": [{\"type\": \"root\", \"used_bytes\": 1.5}]}",
                 "{\"format\": 1, \"tree\": [1]}",
+                /* byte counts whose sum overflows int64 (found by fuzz_size_diff) */
+                "{\"format\": 1, \"packages\": [{\"name\": \"a\", \"installed_size\": 9223372036854775807},"
+                " {\"name\": \"b\", \"installed_size\": 1}]}",
+                "{\"format\": 1, \"directories\": [{\"path\": \"/a\", \"disk_bytes\": 4611686018427387904},"
+                " {\"path\": \"/b\", \"disk_bytes\": 4611686018427387904}]}",
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char tmpl[] = "/tmp/slipway-diff-XXXXXX";
