@@ -444,8 +444,12 @@ static int parse_yaml(struct loader *ld, const char *file, const char *buf, size
         return 0;
 }
 
-/* `reason:` on maps and `{value: V, reason: R}` on scalars become node reasons. */
-static void extract_reasons(struct loader *ld, struct pnode *n) {
+/* `reason:` on maps and `{value: V, reason: R}` on scalars become node reasons.
+ * `top`: n is a file's top mapping, which stays a mapping of profile keys
+ * (a top-level `value:` is an unknown key, not the whole file's value: as a
+ * list its keyless items crashed the include and merge code; found by
+ * fuzz_profile). */
+static void extract_reasons(struct loader *ld, struct pnode *n, bool top) {
         if (n->kind == PNODE_MAP) {
                 struct pnode *value = pnode_get(n, "value");
                 for (size_t i = 0; i < n->n_items; i++)
@@ -463,7 +467,7 @@ static void extract_reasons(struct loader *ld, struct pnode *n) {
                         }
                 /* {value: V, reason: R}: only `value` is left once the reason is
                  * taken; n becomes V (a scalar, or a list), keeping n's key */
-                if (value && n->n_items == 1 && value->kind != PNODE_MAP) {
+                if (!top && value && n->n_items == 1 && value->kind != PNODE_MAP) {
                         struct pnode *v = pnode_take(n, 0);
                         free(n->items);
                         n->kind = v->kind;
@@ -479,7 +483,7 @@ static void extract_reasons(struct loader *ld, struct pnode *n) {
                 }
         }
         for (size_t i = 0; i < n->n_items; i++)
-                extract_reasons(ld, n->items[i]);
+                extract_reasons(ld, n->items[i], false);
 }
 
 /* ---- merge ---- */
@@ -895,7 +899,7 @@ static int load_file(struct loader *ld, const char *given, struct slw_origin inc
         }
         /* the tree's origins point at name: from here the loader owns it */
         take_name(ld, name);
-        extract_reasons(ld, tree);
+        extract_reasons(ld, tree, true);
 
         ld->chain_given[ld->chain_len] = name;
         ld->chain_real[ld->chain_len] = real;
