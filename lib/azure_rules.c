@@ -609,15 +609,24 @@ static char *cloud_datasource_list(struct ext4_reader *e, char **ret_file) {
                                 *next++ = 0;
                         if (!startswith(line, "datasource_list"))
                                 continue;
-                        /* datasource_list: [ Azure ] (one line), or a block list. */
+                        /* datasource_list: [ Azure ] (one line), or a block list:
+                         * its items appended, each after a space, into a buffer
+                         * that grows by doubling (an xasprintf per item was
+                         * quadratic: a 1 MiB cloud.cfg took minutes) */
                         _cleanup_free_ char *v = xstrdup(line);
                         if (!strchr(line, '[')) {
+                                size_t len = strlen(v), cap = len + 1;
                                 for (char *l2 = next, *n2; l2 && *l2 && (*l2 == ' ' || *l2 == '-'); l2 = n2) {
                                         n2 = strchr(l2, '\n');
-                                        _cleanup_free_ char *item = n2 ? xstrndup(l2, (size_t)(n2 - l2)) : xstrdup(l2);
-                                        char *nv = xasprintf("%s %s", v, item);
-                                        free(v);
-                                        v = nv;
+                                        size_t il = n2 ? (size_t)(n2 - l2) : strlen(l2);
+                                        if (len + 1 + il + 1 > cap) {
+                                                cap = MAX(cap * 2, len + 1 + il + 1);
+                                                v = xrealloc(v, cap);
+                                        }
+                                        v[len++] = ' ';
+                                        memcpy(v + len, l2, il);
+                                        len += il;
+                                        v[len] = 0;
                                         if (n2)
                                                 n2++;
                                 }
