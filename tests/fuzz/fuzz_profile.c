@@ -50,6 +50,7 @@ static const struct {
           "disk:\n"
           "  size: 2GiB\n"
           "  partitions:\n"
+          "    - {type: bios-boot, size: 1MiB}\n"
           "    - {type: esp, size: 64MiB}\n"
           "    - {type: root, size: auto}\n"
           "outputs: [raw, vhd]\n" },
