@@ -28,6 +28,7 @@
 #include "log.h"
 #include "profile.h"
 #include "util.h"
+#include "fuzz-files.h"
 
 static const struct {
         const char *name, *text;
@@ -65,47 +66,24 @@ static const struct {
         { "motd.txt", "welcome\n" },
 };
 
-static char *dir, *profile_path;
+static char *profile_path;
 static int profile_fd = -1;
 static FILE *devnull;
 
-/* Replaces the file's content.  Not with O_TRUNC: ext4 flushes a file
- * truncated to 0 and written again when it is closed (auto_da_alloc), which
- * made every run wait for the disk. */
-static int rewrite(int fd, const void *data, size_t len) {
-        for (size_t done = 0; done < len;) {
-                ssize_t n = pwrite(fd, (const uint8_t *)data + done, len - done, (off_t)done);
-                if (n < 0)
-                        return -errno;
-                done += (size_t)n;
-        }
-        return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
-}
-
-static void cleanup(void) {
-        if (dir)
-                (void)rm_rf(dir);
-}
-
 static int setup(void) {
-        const char *tmp = getenv("TMPDIR");
-        char *d = xasprintf("%s/slipway-fuzz-profile.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(d)) {
-                free(d);
-                return -errno;
-        }
-        dir = d;
-        atexit(cleanup);
-        _cleanup_free_ char *sub = path_join(dir, "sub");
+        int r = fuzz_dir_make("profile");
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *sub = path_join(fuzz_dir, "sub");
         if (mkdir(sub, 0755) < 0)
                 return -errno;
         for (size_t i = 0; i < ELEMENTSOF(fixed_files); i++) {
-                _cleanup_free_ char *p = path_join(dir, fixed_files[i].name);
+                _cleanup_free_ char *p = path_join(fuzz_dir, fixed_files[i].name);
                 int r = write_file(p, fixed_files[i].text, strlen(fixed_files[i].text), 0644);
                 if (r < 0)
                         return r;
         }
-        profile_path = path_join(dir, "profile.yaml");
+        profile_path = path_join(fuzz_dir, "profile.yaml");
         profile_fd = open(profile_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (profile_fd < 0)
                 return -errno;
@@ -115,12 +93,12 @@ static int setup(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         log_set_level(LOG_QUIET);
-        if (!dir && setup() < 0)
+        if (!fuzz_dir && setup() < 0)
                 abort();   /* the harness itself is broken: say so loudly */
 
         const uint8_t *nul = memchr(data, 0, size);
         size_t yaml_len = nul ? (size_t)(nul - data) : size;
-        if (rewrite(profile_fd, data, yaml_len) < 0)
+        if (fuzz_rewrite(profile_fd, data, yaml_len) < 0)
                 abort();
 
         /* --set lines: what follows the NUL, split at newlines */

@@ -22,40 +22,18 @@
 #include "log.h"
 #include "size_diff.h"
 #include "util.h"
+#include "fuzz-files.h"
 
-static char *dir, *old_path, *new_path;
+static char *old_path, *new_path;
 static int old_fd = -1, new_fd = -1;
 static FILE *devnull;
 
-/* Replaces the file's content.  Not with O_TRUNC: ext4 flushes a file
- * truncated to 0 and written again when it is closed (auto_da_alloc), which
- * made every run wait for the disk. */
-static int rewrite(int fd, const void *data, size_t len) {
-        for (size_t done = 0; done < len;) {
-                ssize_t n = pwrite(fd, (const uint8_t *)data + done, len - done, (off_t)done);
-                if (n < 0)
-                        return -errno;
-                done += (size_t)n;
-        }
-        return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
-}
-
-static void cleanup(void) {
-        if (dir)
-                (void)rm_rf(dir);
-}
-
 static int setup(void) {
-        const char *tmp = getenv("TMPDIR");
-        char *d = xasprintf("%s/slipway-fuzz-size-diff.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(d)) {
-                free(d);
-                return -errno;
-        }
-        dir = d;
-        atexit(cleanup);
-        old_path = path_join(dir, "old.json");
-        new_path = path_join(dir, "new.json");
+        int r = fuzz_dir_make("size-diff");
+        if (r < 0)
+                return r;
+        old_path = path_join(fuzz_dir, "old.json");
+        new_path = path_join(fuzz_dir, "new.json");
         old_fd = open(old_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         new_fd = open(new_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (old_fd < 0 || new_fd < 0)
@@ -66,14 +44,14 @@ static int setup(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         log_set_level(LOG_QUIET);
-        if (!dir && setup() < 0)
+        if (!fuzz_dir && setup() < 0)
                 abort();   /* the harness itself is broken: say so loudly */
 
         const uint8_t *nul = memchr(data, 0, size);
         size_t old_len = nul ? (size_t)(nul - data) : size;
         const uint8_t *new_data = nul ? nul + 1 : data;
         size_t new_len = nul ? size - old_len - 1 : size;
-        if (rewrite(old_fd, data, old_len) < 0 || rewrite(new_fd, new_data, new_len) < 0)
+        if (fuzz_rewrite(old_fd, data, old_len) < 0 || fuzz_rewrite(new_fd, new_data, new_len) < 0)
                 abort();
 
         struct json_object *old = NULL, *new = NULL, *diff = NULL;
