@@ -351,15 +351,9 @@ static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode
 static int copy_skel_at(int from, int to, uid_t uid, gid_t gid, unsigned depth) {
         if (depth > SKEL_MAX_DEPTH)
                 return -ELOOP;
-        int dfd = fcntl(from, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
+        DIR *d = tree_fdopendir(from, NULL);
+        if (!d)
                 return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                int r = -errno;
-                close(dfd);
-                return r;
-        }
         struct dirent *de;
         int r = 0;
         while (r == 0 && (de = readdir(d))) {

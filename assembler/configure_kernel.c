@@ -252,15 +252,9 @@ static void keep_softdeps(struct cfg *c, struct dep_entry *e, size_t n) {
 static int remove_empty_dirs_at(int dir_fd, unsigned depth) {
         if (depth > 64)
                 return -ELOOP;
-        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
+        DIR *d = tree_fdopendir(dir_fd, NULL);
+        if (!d)
                 return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
         int r = 0;
         struct dirent *de;
         while ((de = readdir(d))) {

@@ -37,16 +37,6 @@ int prune_validate(struct cfg *c) {
  * never leads out of the image.  Nesting deeper than this is refused. */
 #define PRUNE_MAX_DEPTH 256
 
-static DIR *opendir_at(int dir_fd, const char *name) {
-        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return NULL;
-        DIR *d = fdopendir(fd);
-        if (!d)
-                close(fd);
-        return d;
-}
-
 /* Removes everything below /usr/share/doc but the copyright files (the
  * licences must stay with the binaries), then empty directories. */
 static int prune_docs_at(DIR *d, unsigned depth, unsigned *count) {
@@ -62,7 +52,7 @@ static int prune_docs_at(DIR *d, unsigned depth, unsigned *count) {
                 if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
-                        DIR *sub = opendir_at(dfd, de->d_name);
+                        DIR *sub = tree_fdopendir(dfd, de->d_name);
                         if (!sub)
                                 return -errno;
                         r = prune_docs_at(sub, depth + 1, count);
@@ -177,7 +167,7 @@ static int remove_files_at(DIR *d, unsigned depth, unsigned *count) {
                 if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
-                        DIR *sub = opendir_at(dfd, de->d_name);
+                        DIR *sub = tree_fdopendir(dfd, de->d_name);
                         if (!sub)
                                 return -errno;
                         r = remove_files_at(sub, depth + 1, count);

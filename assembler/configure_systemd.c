@@ -24,15 +24,9 @@
 
 static const char *const unit_dirs[] = { "/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system" };
 
+/* One rule for validate and configure (lib/profile.c). */
 static bool valid_unit_name(const char *u) {
-        static const char *const suffixes[] = { ".service", ".socket", ".target", ".timer", ".path", ".mount",
-                                                ".automount", ".swap", ".slice", ".scope", ".device" };
-        if (!u || !*u || strchr(u, '/') || strlen(u) > 255 || u[0] == '.')
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
-                if (endswith(u, suffixes[i]) && strlen(u) > strlen(suffixes[i]))
-                        return true;
-        return false;
+        return profile_unit_name_ok(u);
 }
 
 /* "getty@ttyS0.service" -> "getty@.service"; NULL when not an instance. */

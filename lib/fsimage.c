@@ -2,6 +2,7 @@
 #include "fsimage.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -36,15 +37,9 @@ static int walk_at(int dir_fd, const char *name, dev_t dev, unsigned depth, walk
         if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
                 if (depth > WALK_MAX_DEPTH)
                         return -ELOOP;
-                int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
+                DIR *d = tree_fdopendir(dir_fd, name);
+                if (!d)
                         return -errno;
-                DIR *d = fdopendir(fd);
-                if (!d) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
                 struct dirent *de;
                 int r = 0;
                 errno = 0;

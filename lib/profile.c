@@ -442,7 +442,7 @@ bool profile_passwd_field_ok(const char *s) {
 }
 
 bool profile_unit_name_ok(const char *u) {
-        /* the suffixes configure_systemd.c knows */
+        /* the unit types systemd has; configure_systemd.c uses this too */
         static const char *const suffixes[] = { ".service", ".socket", ".target", ".timer", ".path", ".mount",
                                                 ".automount", ".swap", ".slice", ".scope", ".device" };
         if (!u || !*u || strchr(u, '/') || strlen(u) > 255 || u[0] == '.')

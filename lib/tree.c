@@ -299,6 +299,19 @@ bool tree_exists(int root_fd, const char *path) {
         return tree_stat(root_fd, path, &st) == 0;
 }
 
+DIR *tree_fdopendir(int dir_fd, const char *name) {
+        int fd = name ? openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return NULL;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+                close(fd);
+                errno = e;
+        }
+        return d;
+}
+
 int tree_opendir(int root_fd, const char *path, DIR **ret) {
         int fd = tree_open(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
         if (fd < 0)
@@ -507,15 +520,9 @@ int tree_readlink(int root_fd, const char *path, char **ret) {
 static int remove_contents_at(int dir_fd, dev_t dev, unsigned depth, unsigned *ret_count) {
         if (depth > TREE_REMOVE_MAX_DEPTH)
                 return -ELOOP;
-        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
+        DIR *d = tree_fdopendir(dir_fd, NULL);
+        if (!d)
                 return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
         int r = 0;
         struct dirent *de;
         while ((de = readdir(d))) {

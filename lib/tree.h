@@ -76,6 +76,10 @@ bool tree_exists(int root_fd, const char *path);
 
 /* The directory PATH (following symlinks inside the tree), for readdir. */
 int tree_opendir(int root_fd, const char *path, DIR **ret);
+/* A DIR for the directory open at DIR_FD (which stays open and the
+ * caller's: readdir() gets a duplicate), or for NAME in it when NAME is
+ * not NULL (opened O_NOFOLLOW).  NULL with errno set. */
+DIR *tree_fdopendir(int dir_fd, const char *name);
 /* The names in directory PATH but "." and "..", sorted by strcmp; NULL
  * when there are none. */
 int tree_dir_entries_sorted(int root_fd, const char *path, char ***ret);
