@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* slipway upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container C [--name B])
  *                     [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES]
- *                     [--merge-gap BYTES] [--profile PROFILE] [--json]
+ *                     [--merge-gap BYTES] [--zero-budget PERCENT] [--profile PROFILE] [--json]
  *
  * Uploads a fixed VHD to a page blob (lib/azure_upload.c) and prints the
  * `az sig` commands that make a gallery image of it (lib/azure_gallery.c).
@@ -72,11 +72,13 @@ static bool valid_container(const char *s) {
 }
 
 static void print_summary(const char *image, const struct azure_blob *b, const struct azure_upload_result *res) {
-        char sent[32], skipped[32], holes[32], zeros[32], present[32], rate[32];
+        char sent[32], zsent[32], skipped[32], holes[32], zeros[32], present[32], rate[32];
         uint64_t skip = res->size - res->sent;
-        printf("uploaded %s to %s: %s sent (%" PRIu64 " bytes), %s skipped (%s holes, %s zero sectors%s%s)%s; "
+        printf("uploaded %s to %s: %s sent (%" PRIu64 " bytes, of which %s zeros to save requests), "
+               "%s skipped (%s holes, %s zero sectors%s%s)%s; "
                "MD5 %s; %.1f s (Put Page %.1f s, %s/s",
-               image, b->url, format_bytes(res->sent, sent), res->sent, format_bytes(skip, skipped),
+               image, b->url, format_bytes(res->sent, sent), res->sent, format_bytes(res->zeros_sent, zsent),
+               format_bytes(skip, skipped),
                format_bytes(res->holes, holes), format_bytes(res->zeros, zeros), res->present ? ", already in the blob " : "",
                res->present ? format_bytes(res->present, present) : "", res->resumed ? ", resumed" : "", res->md5,
                res->seconds, res->put_seconds,
@@ -109,6 +111,7 @@ static json_object *result_json(const char *image, const struct azure_blob *b, c
         json_object_object_add(o, "skipped_bytes", json_object_new_int64((int64_t)(res->size - res->sent)));
         json_object_object_add(o, "hole_bytes", json_object_new_int64((int64_t)res->holes));
         json_object_object_add(o, "zero_bytes", json_object_new_int64((int64_t)res->zeros));
+        json_object_object_add(o, "zero_bytes_sent", json_object_new_int64((int64_t)res->zeros_sent));
         json_object_object_add(o, "present_bytes", json_object_new_int64((int64_t)res->present));
         json_object_object_add(o, "requests", json_object_new_int64((int64_t)res->requests));
         json_object_object_add(o, "retried", json_object_new_int64((int64_t)res->retried));
@@ -132,6 +135,7 @@ static int upload_azure(int argc, char **argv) {
                 { "retries", required_argument, NULL, 'R' },
                 { "limit-rate", required_argument, NULL, 'l' },
                 { "merge-gap", required_argument, NULL, 'g' },
+                { "zero-budget", required_argument, NULL, 'z' },
                 { "profile", required_argument, NULL, 'p' },
                 { "json", no_argument, NULL, 'J' },
                 { "help", no_argument, NULL, 'h' },
@@ -139,6 +143,7 @@ static int upload_azure(int argc, char **argv) {
         };
         const char *sas_url = NULL, *conn = NULL, *container = NULL, *name = NULL, *profile_path = NULL;
         struct azure_upload_opts o = { .jobs = 8, .retries = 5, .merge_gap = AZURE_UPLOAD_MERGE_GAP,
+                                       .zero_budget = AZURE_UPLOAD_ZERO_BUDGET,
                                        .trace_path = getenv("SLIPWAY_UPLOAD_TRACE") };
         bool json = false;
         uint64_t v;
@@ -172,6 +177,16 @@ static int upload_azure(int argc, char **argv) {
                                 return usage("--merge-gap wants bytes from 0 to 4MiB");
                         o.merge_gap = v;
                         break;
+                case 'z': {
+                        /* a plain integer: parse_size would take "5K" */
+                        char *end;
+                        errno = 0;
+                        unsigned long pct = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || optarg[0] == '-' || pct > 100)
+                                return usage("--zero-budget wants a percentage from 0 to 100");
+                        o.zero_budget = (unsigned)pct;
+                        break;
+                }
                 case 'p': profile_path = optarg; break;
                 case 'J': json = true; break;
                 case 'h':

@@ -42,7 +42,7 @@ const struct command commands[] = {
           "setups). --disk nvme attaches the image as an NVMe disk, as Azure's NVMe-only VM\n"
           "sizes do (default virtio). The guest gets no outside network.\n" },
         { "upload", cmd_upload,
-          "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--merge-gap BYTES] [--profile PROFILE] [--json]",
+          "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--merge-gap BYTES] [--zero-budget PERCENT] [--profile PROFILE] [--json]",
           "Uploads a fixed VHD to an Azure page blob, sending only the 512-byte pages that\n"
           "hold data (holes and zero sectors are skipped), at most 4 MiB per request, N at\n"
           "once (--jobs, default 8). Refuses a file that is not a fixed VHD with a whole\n"
@@ -58,8 +58,11 @@ const struct command commands[] = {
           "  --resume               continue an interrupted upload of this file: asks the\n"
           "                         service which pages it has and sends the rest\n"
           "  --limit-rate BYTES     at most BYTES per second in all (like 50MiB)\n"
-          "  --merge-gap BYTES      zero runs up to BYTES between data go along in one request\n"
-          "                         (default 4KiB: fewer requests; 0: every zero sector skipped)\n"
+          "  --merge-gap BYTES      a zero run of up to BYTES between two runs of data may go\n"
+          "                         along in their request, saving one (default 64KiB)\n"
+          "  --zero-budget PERCENT  the zeros sent that way, at most PERCENT of the data\n"
+          "                         bytes, the shortest runs first (default 5; 0: no zero\n"
+          "                         sector is sent)\n"
           "  --profile PROFILE      take the gallery features from the profile, not the image\n"
           "  --json                 the upload's result and the gallery commands as JSON\n"
           "Progress on a terminal; otherwise only the summary. Secrets (keys, SAS\n"

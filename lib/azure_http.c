@@ -341,7 +341,13 @@ int azure_request(struct azure_client *c, const char *what, const char *verb, co
         }
 }
 
-static const char *hint(const char *code, long status) {
+static const char *hint(const struct azure_client *c, const char *code, long status) {
+        /* A SAS that was valid when the upload started can run out during it (a 30 GiB
+         * upload takes a while): then the token is what to replace, and what was sent
+         * stays (--resume keeps it). */
+        if (status == 403 && c->blob->sas_expiry && c->blob->sas_expiry <= time(NULL))
+                return "the SAS token's expiry (se=) has passed: make a new one and run the same command "
+                       "with it and --resume";
         if (code && strcmp(code, "ContainerNotFound") == 0)
                 return "create the container first";
         if (code && strcmp(code, "BlobNotFound") == 0)
@@ -356,7 +362,7 @@ int azure_log_failure(struct azure_client *c, const char *what, const struct azu
         _cleanup_free_ char *code = azure_response_code(r);
         _cleanup_free_ char *msg = NULL, *ignored = NULL;
         azure_error_parse(r->body, r->body_len, &ignored, &msg);
-        const char *h = hint(code, r->status);
+        const char *h = hint(c, code, r->status);
         alog(c, LOG_ERR, "%s %s: HTTP %ld%s%s%s%s%s%s%s", what, c->blob->url, r->status, code ? " " : "", code ? code : "",
              msg ? ": " : "", msg ? msg : "", h ? " (" : "", h ? h : "", h ? ")" : "");
         return r->status == 401 || r->status == 403 ? -EACCES

@@ -212,12 +212,13 @@ int azure_upload(const struct azure_blob *b, const char *path, const struct azur
         ret->size = size;
 
         struct upload_plan plan = { 0 };
-        r = upload_plan_build(fd, path, size, UPLOAD_MAX_REQUEST, o->merge_gap, &plan);
+        r = upload_plan_build(fd, path, size, UPLOAD_MAX_REQUEST, o->merge_gap, o->zero_budget, &plan);
         if (r < 0)
                 return r;
         ret->nonzero = plan.nonzero_bytes;
         ret->holes = plan.hole_bytes;
         ret->zeros = plan.zero_bytes;
+        ret->zeros_sent = plan.merged_zero_bytes;
 
         struct md5_job md5 = { 0 };
         struct azure_client c = { 0 };

@@ -8,13 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-void upload_plan_init(struct upload_plan *p, uint64_t size, uint64_t max_request, uint64_t merge_gap) {
+void upload_plan_init(struct upload_plan *p, uint64_t size, uint64_t max_request, uint64_t merge_gap,
+                      unsigned zero_percent) {
         memset(p, 0, sizeof *p);
         p->size = size;
         p->max_request = max_request ? max_request / UPLOAD_PAGE * UPLOAD_PAGE : UPLOAD_MAX_REQUEST;
         if (p->max_request == 0)
                 p->max_request = UPLOAD_PAGE;
         p->merge_gap = merge_gap;
+        p->zero_percent = MIN(zero_percent, 100u);
 }
 
 static void push(struct upload_plan *p, uint64_t offset, uint64_t length) {
@@ -35,12 +37,6 @@ static void emit(struct upload_plan *p, uint64_t start, uint64_t end) {
         }
 }
 
-static void close_run(struct upload_plan *p) {
-        if (p->open)
-                emit(p, p->run_start, p->run_end);
-        p->open = false;
-}
-
 static bool sector_zero(const uint8_t *s) {
         return s[0] == 0 && memcmp(s, s + 1, UPLOAD_PAGE - 1) == 0;
 }
@@ -51,38 +47,80 @@ void upload_plan_add_data(struct upload_plan *p, uint64_t offset, const uint8_t 
                         continue;
                 uint64_t s = offset + i;
                 p->nonzero_bytes += UPLOAD_PAGE;
-                if (p->open && s >= p->run_end && s - p->run_end <= p->merge_gap) {
-                        p->run_end = s + UPLOAD_PAGE;
+                struct upload_run *last = p->n_runs ? &p->runs[p->n_runs - 1] : NULL;
+                if (last && !p->hole_pending && last->end == s) {
+                        last->end = s + UPLOAD_PAGE;
                         continue;
                 }
-                close_run(p);
-                p->open = true;
-                p->run_start = s;
-                p->run_end = s + UPLOAD_PAGE;
+                if (p->n_runs == p->allocated_runs) {
+                        p->allocated_runs = p->allocated_runs ? p->allocated_runs * 2 : 256;
+                        p->runs = xrealloc(p->runs, p->allocated_runs * sizeof *p->runs);
+                }
+                p->runs[p->n_runs++] = (struct upload_run){ s, s + UPLOAD_PAGE, p->hole_pending };
+                p->hole_pending = false;
         }
 }
 
 void upload_plan_add_hole(struct upload_plan *p, uint64_t len) {
-        /* zeros are merged into a request only inside data: a hole ends the run */
-        close_run(p);
+        /* zeros are sent along only inside data: a hole ends the request */
+        p->hole_pending = true;
         p->hole_bytes += len;
 }
 
+struct gap {
+        uint64_t length;
+        size_t run;                 /* the run after the gap */
+};
+
+static int gap_cmp(const void *a, const void *b) {
+        const struct gap *x = a, *y = b;
+        if (x->length != y->length)
+                return x->length < y->length ? -1 : 1;
+        return x->run < y->run ? -1 : x->run > y->run;
+}
+
 void upload_plan_finish(struct upload_plan *p) {
-        close_run(p);
+        /* merge[i]: run i goes in one request with run i - 1 */
+        _cleanup_free_ bool *merge = p->n_runs ? xcalloc(p->n_runs, sizeof *merge) : NULL;
+        _cleanup_free_ struct gap *gaps = p->n_runs ? xmalloc(p->n_runs * sizeof *gaps) : NULL;
+        size_t n_gaps = 0;
+        for (size_t i = 1; i < p->n_runs; i++) {
+                uint64_t g = p->runs[i].start - p->runs[i - 1].end;
+                if (!p->runs[i].after_hole && g <= p->merge_gap)
+                        gaps[n_gaps++] = (struct gap){ g, i };
+        }
+        if (n_gaps)
+                qsort(gaps, n_gaps, sizeof *gaps, gap_cmp);
+        /* the budget in bytes; nonzero_bytes < 2^64 / 100 for any disk Azure takes */
+        uint64_t budget = p->nonzero_bytes / 100 * p->zero_percent + p->nonzero_bytes % 100 * p->zero_percent / 100;
+        for (size_t k = 0; k < n_gaps && p->merged_zero_bytes + gaps[k].length <= budget; k++) {
+                merge[gaps[k].run] = true;
+                p->merged_zero_bytes += gaps[k].length;
+        }
+        for (size_t i = 0; i < p->n_runs;) {
+                size_t j = i + 1;
+                while (j < p->n_runs && merge[j])
+                        j++;
+                emit(p, p->runs[i].start, p->runs[j - 1].end);
+                i = j;
+        }
+        free(p->runs);
+        p->runs = NULL;
+        p->n_runs = p->allocated_runs = 0;
         uint64_t data = p->size - p->hole_bytes;
         p->zero_bytes = data > p->send_bytes ? data - p->send_bytes : 0;
 }
 
 void upload_plan_done(struct upload_plan *p) {
         free(p->ranges);
+        free(p->runs);
         memset(p, 0, sizeof *p);
 }
 
 int upload_plan_build(int fd, const char *name, uint64_t size, uint64_t max_request, uint64_t merge_gap,
-                      struct upload_plan *ret) {
+                      unsigned zero_percent, struct upload_plan *ret) {
         struct upload_plan p;
-        upload_plan_init(&p, size, max_request, merge_gap);
+        upload_plan_init(&p, size, max_request, merge_gap, zero_percent);
         const size_t chunk = 4 * MiB;
         _cleanup_free_ uint8_t *buf = xmalloc(chunk);
         uint64_t pos = 0;

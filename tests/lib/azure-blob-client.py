@@ -5,13 +5,19 @@ slipway's C code, for checking what `slipway upload azure` wrote.
 
     azure-blob-client.py ENDPOINT create-container CONTAINER
     azure-blob-client.py ENDPOINT download CONTAINER BLOB FILE
+    azure-blob-client.py ENDPOINT compare CONTAINER BLOB FILE
+        (downloads the whole blob, comparing it with FILE as it comes; JSON: equal,
+         the first differing offset, the downloaded bytes' MD5 in base64)
+    azure-blob-client.py ENDPOINT compare-written CONTAINER BLOB FILE
+        (the same proof with less traffic: the blob's page ranges hold FILE's bytes,
+         and FILE is all zeros outside them, which is what a page blob reads as there)
     azure-blob-client.py ENDPOINT properties CONTAINER BLOB     (JSON: the headers, lowercased)
     azure-blob-client.py ENDPOINT page-ranges CONTAINER BLOB    (JSON: [[start, end], ...])
     azure-blob-client.py ENDPOINT sas CONTAINER BLOB EXPIRY [KEY]   (a service SAS query string, rcw)
 
 ENDPOINT is the emulator's path-style blob endpoint, http://127.0.0.1:PORT/devstoreaccount1;
 the account is the emulator's well-known one (Shared Key)."""
-import base64, hashlib, hmac, http.client, json, sys, time, urllib.parse
+import base64, hashlib, hmac, http.client, json, os, sys, time, urllib.parse
 from email.utils import formatdate
 
 ACCOUNT = "devstoreaccount1"
@@ -63,6 +69,81 @@ def request(endpoint, verb, subpath, query=None, headers=None, body=b"", out=Non
     return r.status, {k.lower(): v for k, v in r.getheaders()}, data
 
 
+class Comparer:
+    """A download sink that compares what arrives with a file, and hashes it."""
+
+    def __init__(self, f, offset=0):
+        self.f, self.pos, self.first_difference = f, offset, None
+        self.md5 = hashlib.md5()
+
+    def write(self, b):
+        self.md5.update(b)
+        if self.first_difference is None:
+            want = os.pread(self.f, len(b), self.pos)
+            if want != b:
+                i = next((i for i in range(min(len(b), len(want))) if b[i] != want[i]), min(len(b), len(want)))
+                self.first_difference = self.pos + i
+        self.pos += len(b)
+
+
+def compare(endpoint, container, blob, path):
+    f = os.open(path, os.O_RDONLY)
+    size = os.fstat(f).st_size
+    c = Comparer(f)
+    st, h, body = request(endpoint, "GET", f"/{container}/{blob}", out=c)
+    if st != 200:
+        sys.exit(f"download: HTTP {st} {body[:300]!r}")
+    if c.first_difference is None and c.pos != size:
+        c.first_difference = min(c.pos, size)
+    return {"equal": c.first_difference is None, "first_difference": c.first_difference, "bytes": c.pos,
+            "md5": base64.b64encode(c.md5.digest()).decode()}
+
+
+def page_ranges(endpoint, container, blob):
+    import re
+    st, h, body = request(endpoint, "GET", f"/{container}/{blob}", {"comp": ["pagelist"]})
+    if st != 200:
+        sys.exit(f"page ranges: HTTP {st} {body[:300]!r}")
+    return [[int(a), int(b)] for a, b in re.findall(rb"<Start>(\d+)</Start><End>(\d+)</End>", body)]
+
+
+def compare_written(endpoint, container, blob, path):
+    f = os.open(path, os.O_RDONLY)
+    size = os.fstat(f).st_size
+    st, h, _ = request(endpoint, "HEAD", f"/{container}/{blob}")
+    if st != 200 or int(h["content-length"]) != size:
+        return {"equal": False, "why": f"HTTP {st}, blob size {h.get('content-length')}, file size {size}"}
+    ranges = page_ranges(endpoint, container, blob)
+    written = 0
+    for a, b in ranges:
+        c = Comparer(f, a)
+        st, _, body = request(endpoint, "GET", f"/{container}/{blob}", headers={"x-ms-range": f"bytes={a}-{b}"}, out=c)
+        if st not in (200, 206) or c.pos != b + 1 or c.first_difference is not None:
+            return {"equal": False, "why": f"range {a}-{b}: HTTP {st}, first difference at {c.first_difference}"}
+        written += b + 1 - a
+    # outside the ranges the file must read as zeros: only its data extents can hold any
+    pos, i = 0, 0
+    while pos < size:
+        try:
+            d = os.lseek(f, pos, os.SEEK_DATA)
+        except OSError:
+            break
+        e = os.lseek(f, d, os.SEEK_HOLE)
+        while d < e:
+            while i < len(ranges) and ranges[i][1] < d:
+                i += 1
+            if i < len(ranges) and ranges[i][0] <= d:
+                d = ranges[i][1] + 1
+                continue
+            stop = min(e, ranges[i][0] if i < len(ranges) else e, d + (4 << 20))
+            b = os.pread(f, stop - d, d)
+            if b.count(0) != len(b):
+                return {"equal": False, "why": f"the file has data at {d + len(b) - len(b.lstrip(bytes(1)))} outside the blob's pages"}
+            d = stop
+        pos = e
+    return {"equal": True, "ranges": len(ranges), "written": written}
+
+
 def main():
     endpoint, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     if cmd == "create-container":
@@ -74,16 +155,16 @@ def main():
             st, h, body = request(endpoint, "GET", f"/{args[0]}/{args[1]}", out=f)
         if st != 200:
             sys.exit(f"download: HTTP {st} {body[:300]!r}")
+    elif cmd == "compare":
+        print(json.dumps(compare(endpoint, args[0], args[1], args[2])))
+    elif cmd == "compare-written":
+        print(json.dumps(compare_written(endpoint, args[0], args[1], args[2])))
     elif cmd == "properties":
         st, h, _ = request(endpoint, "HEAD", f"/{args[0]}/{args[1]}")
         h["status"] = st
         print(json.dumps(h))
     elif cmd == "page-ranges":
-        import re
-        st, h, body = request(endpoint, "GET", f"/{args[0]}/{args[1]}", {"comp": ["pagelist"]})
-        if st != 200:
-            sys.exit(f"page ranges: HTTP {st} {body[:300]!r}")
-        print(json.dumps([[int(a), int(b)] for a, b in re.findall(rb"<Start>(\d+)</Start><End>(\d+)</End>", body)]))
+        print(json.dumps(page_ranges(endpoint, args[0], args[1])))
     elif cmd == "sas":
         # "Create a service SAS", version 2019-12-12: blob resource, permissions rcw
         container, blob, expiry = args[0], args[1], args[2]

@@ -54,7 +54,7 @@ static void test_zero_sectors_skipped(void **state) {
         size_t len;
         _cleanup_free_ uint8_t *b = sectors("DD0D000DD0", &len);
         struct upload_plan p;
-        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 0);
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 0, 100);
         upload_plan_add_data(&p, 0, b, len);
         upload_plan_finish(&p);
         const uint64_t want[] = { 0, 2 * S, 3 * S, S, 7 * S, 2 * S };
@@ -70,7 +70,7 @@ static void test_merge_gap(void **state) {
         _cleanup_free_ uint8_t *b = sectors("DD0D000DD0", &len);
         struct upload_plan p;
         /* gaps of one sector merge, the gap of three does not */
-        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, S);
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, S, 100);
         upload_plan_add_data(&p, 0, b, len);
         upload_plan_finish(&p);
         const uint64_t want[] = { 0, 4 * S, 7 * S, 2 * S };
@@ -78,11 +78,61 @@ static void test_merge_gap(void **state) {
         assert_int_equal(p.nonzero_bytes, 5 * S);
         assert_int_equal(p.zero_bytes, 4 * S); /* the merged zero sector is sent */
         upload_plan_done(&p);
-        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 3 * S);
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 3 * S, 100);
         upload_plan_add_data(&p, 0, b, len);
         upload_plan_finish(&p);
         const uint64_t want2[] = { 0, 9 * S };
         expect_ranges(&p, want2, 1);
+        upload_plan_done(&p);
+}
+
+/* The zero runs sent along are the shortest first, within the budget, and
+ * among equal ones the earlier; a budget of 0 sends no zeros whatever the
+ * gap. */
+static void test_zero_budget(void **state) {
+        size_t len;
+        /* 22 data sectors; gaps of 3, 1, 2, 1, 3 sectors */
+        _cleanup_free_ uint8_t *b = sectors("DDDD000DDDD0DDDD00DDDD0DDDD000DD", &len);
+        struct upload_plan p;
+        /* 10 % of 11,264 bytes = 1,126: the two one-sector gaps */
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 64 * S, 10);
+        upload_plan_add_data(&p, 0, b, len);
+        upload_plan_finish(&p);
+        const uint64_t want[] = { 0, 4 * S, 7 * S, 9 * S, 18 * S, 9 * S, 30 * S, 2 * S };
+        expect_ranges(&p, want, 4);
+        assert_int_equal(p.nonzero_bytes, 22 * S);
+        assert_int_equal(p.merged_zero_bytes, 2 * S);
+        assert_int_equal(p.send_bytes, p.nonzero_bytes + p.merged_zero_bytes);
+        upload_plan_done(&p);
+        /* 15 %: 1,689 bytes, room for one more sector but not the two-sector gap,
+         * which is the shortest left: the budget is not spent on a longer one */
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 64 * S, 15);
+        upload_plan_add_data(&p, 0, b, len);
+        upload_plan_finish(&p);
+        expect_ranges(&p, want, 4);
+        upload_plan_done(&p);
+        /* 20 %: 2,252: the two-sector gap too */
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 64 * S, 20);
+        upload_plan_add_data(&p, 0, b, len);
+        upload_plan_finish(&p);
+        const uint64_t want2[] = { 0, 4 * S, 7 * S, 20 * S, 30 * S, 2 * S };
+        expect_ranges(&p, want2, 3);
+        assert_int_equal(p.merged_zero_bytes, 4 * S);
+        upload_plan_done(&p);
+        /* 35 %: 3,942 bytes: one of the two three-sector gaps, the earlier */
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 64 * S, 35);
+        upload_plan_add_data(&p, 0, b, len);
+        upload_plan_finish(&p);
+        const uint64_t want3[] = { 0, 27 * S, 30 * S, 2 * S };
+        expect_ranges(&p, want3, 2);
+        upload_plan_done(&p);
+        /* a budget of 0 sends only data, however long the gap allowed */
+        upload_plan_init(&p, len, UPLOAD_MAX_REQUEST, 4 * MiB, 0);
+        upload_plan_add_data(&p, 0, b, len);
+        upload_plan_finish(&p);
+        assert_int_equal(p.n, 6);
+        assert_int_equal(p.send_bytes, p.nonzero_bytes);
+        assert_int_equal(p.merged_zero_bytes, 0);
         upload_plan_done(&p);
 }
 
@@ -93,7 +143,7 @@ static void test_chunks_and_holes(void **state) {
         _cleanup_free_ uint8_t *b = sectors("0DD", &len);
         _cleanup_free_ uint8_t *c = sectors("DD0", &len);
         struct upload_plan p;
-        upload_plan_init(&p, 10 * S, UPLOAD_MAX_REQUEST, 64 * S);
+        upload_plan_init(&p, 10 * S, UPLOAD_MAX_REQUEST, 64 * S, 100);
         upload_plan_add_data(&p, 0, b, len);       /* [0, 3) */
         upload_plan_add_data(&p, 3 * S, c, len);   /* [3, 6): continues [1, 5) */
         upload_plan_add_hole(&p, S);               /* [6, 7) */
@@ -110,14 +160,14 @@ static void test_split(void **state) {
         size_t len;
         _cleanup_free_ uint8_t *b = sectors("DDDDDDDDDD0DDDD", &len);
         struct upload_plan p;
-        upload_plan_init(&p, len, 4 * S, 0);
+        upload_plan_init(&p, len, 4 * S, 0, 100);
         upload_plan_add_data(&p, 0, b, len);
         upload_plan_finish(&p);
         const uint64_t want[] = { 0, 4 * S, 4 * S, 4 * S, 8 * S, 2 * S, 11 * S, 4 * S };
         expect_ranges(&p, want, 4);
         upload_plan_done(&p);
         /* max_request is rounded down to whole sectors */
-        upload_plan_init(&p, len, 4 * S + 100, 0);
+        upload_plan_init(&p, len, 4 * S + 100, 0, 100);
         assert_int_equal(p.max_request, 4 * S);
         upload_plan_done(&p);
 }
@@ -153,7 +203,7 @@ static void test_build_from_file(void **state) {
         put(fd, 24 * MiB, 9 * MiB, -1);                /* 9 MiB: 4 + 4 + 1 */
         put(fd, size - 512, 512, -1);                  /* the last sector */
         struct upload_plan p;
-        assert_int_equal(upload_plan_build(fd, path, size, UPLOAD_MAX_REQUEST, 0, &p), 0);
+        assert_int_equal(upload_plan_build(fd, path, size, UPLOAD_MAX_REQUEST, 0, 100, &p), 0);
         const uint64_t want[] = {
                 0, 4096,
                 8 * MiB, 4096,
@@ -177,7 +227,7 @@ static void test_build_from_file(void **state) {
 /* What --resume does with Get Page Ranges' answer. */
 static void test_subtract(void **state) {
         struct upload_plan p;
-        upload_plan_init(&p, 64 * MiB, 4 * MiB, 0);
+        upload_plan_init(&p, 64 * MiB, 4 * MiB, 0, 100);
         size_t len = 12 * MiB;
         _cleanup_free_ uint8_t *b = xmalloc(len);
         memset(b, 1, len);
@@ -214,6 +264,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_zero_sectors_skipped),
                 cmocka_unit_test(test_merge_gap),
+                cmocka_unit_test(test_zero_budget),
                 cmocka_unit_test(test_chunks_and_holes),
                 cmocka_unit_test(test_split),
                 cmocka_unit_test(test_build_from_file),
