@@ -11,7 +11,7 @@
 int cmd_summary(int argc, char **argv) {
         bool json = false;
         struct slw_profile *p = NULL;
-        int code = command_load_profile("summary", argc, argv, &json, &p);
+        int code = command_load_profile("summary", argc, argv, &json, NULL, &p);
         if (code != EXIT_OK)
                 return code;
         int r = json ? profile_print_summary_json(p, stdout) : profile_print_summary(p, stdout);

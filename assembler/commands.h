@@ -31,9 +31,10 @@ extern const struct command commands[];
 
 struct slw_profile;
 #include <stdbool.h>
-/* For commands that read one profile ("PROFILE [--set K=V]... [--json]";
- * --json only when json is non-NULL): parses the arguments and loads the
+/* For commands that read one profile ("PROFILE [--set K=V]... [--json]
+ * [--strict]"; --json only when json is non-NULL, --strict only when strict
+ * is non-NULL): parses the arguments and loads the
  * profile.  EXIT_OK with *ret set, or an exit code after printing the errors
  * (profile errors as file:line:col: message).  In cmd_validate.c. */
-int command_load_profile(const char *cmd, int argc, char **argv, bool *json, struct slw_profile **ret);
+int command_load_profile(const char *cmd, int argc, char **argv, bool *json, bool *strict, struct slw_profile **ret);
 const struct command *command_find(const char *name);

@@ -24,9 +24,16 @@ const struct command commands[] = {
           "  --mirror URL         package mirror (default: the build host's own apt sources)\n"
           "  -v, --verbose        show the tools' output\n" },
         { "summary", cmd_summary, "summary PROFILE [--json] [--set KEY=VALUE]",
-          "Prints the merged profile with the origin (file:line) and reason of each value.\n" },
-        { "validate", cmd_validate, "validate PROFILE [--set KEY=VALUE]",
-          "Checks a profile. Exit 0, or prints each error as file:line:col: message and exits 2.\n" },
+          "Prints the merged profile with the origin (file:line) and reason of each value,\n"
+          "and the file each include resolved to.\n" },
+        { "validate", cmd_validate, "validate PROFILE [--strict] [--set KEY=VALUE]",
+          "Checks a profile. Exit 0, or prints each error as file:line:col: message and exits 2.\n"
+          "  --strict   as if the profile said strict: true: every deviation from upstream\n"
+          "             (packages, files, users, systemd, kernel, ...) without a reason:\n"
+          "             is an error (see profiles/README.md, strict)\n"
+          "A relative include is looked for next to the including file, then in each\n"
+          "directory of $SLIPWAY_PROFILE_PATH (colon-separated), then in slipway's own\n"
+          "profiles ($SLIPWAY_DATADIR/profiles, the checkout's or the installed ones).\n" },
         { "inspect", cmd_inspect, "inspect IMAGE [--json]",
           "Partitions, filesystems, UUIDs, boot code, os-release, kernel, package count\n"
           "of a raw, vhd, qcow2 or iso image, without root and without mounting.\n" },

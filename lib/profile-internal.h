@@ -2,6 +2,8 @@
 #pragma once
 #include "profile.h"
 
+#include <sys/types.h>
+
 /* Shared between lib/profile-load.c (YAML, includes, merge, --set) and
  * lib/profile.c (schema, typed model, summary).  Not for stages. */
 
@@ -21,6 +23,34 @@ extern const struct slw_origin origin_default;
  * file names the tree's origins point to.  Returns 0 or -EINVAL with errs filled. */
 int profile_load_tree(const char *path, char *const *sets, struct pnode **ret_root, char ***files_loaded,
                       struct profile_errors *errs);
+/* The same, also returning the include entries as resolved and, in
+ * *unreasoned, every value of every file that `strict` would refuse. */
+int profile_load_tree_ex(const char *path, char *const *sets, struct pnode **ret_root, char ***files_loaded,
+                         struct slw_include **includes, size_t *n_includes, struct profile_errors *unreasoned,
+                         struct profile_errors *errs);
+
+/* The include search (see enum profile_include_place).  candidates are the
+ * paths looked at, in order; found is the index of the first that exists
+ * (an entry of any kind: what is wrong with it is for loading to say), or
+ * -1.  Returns 0, or -ENOENT when none exists.  Free with
+ * profile_include_search_free(), also after an error. */
+struct profile_include_candidate {
+        char *path;
+        enum profile_include_place place;
+};
+struct profile_include_search {
+        struct profile_include_candidate *candidates;
+        size_t n;
+        ssize_t found;
+};
+int profile_include_resolve(const char *including_dir, const char *name, struct profile_include_search *s);
+void profile_include_search_free(struct profile_include_search *s);
+void profile_includes_free(struct slw_include *inc, size_t n);
+
+/* strict: adds to out an error for every value of one file's tree (reasons
+ * extracted, before the merge) that is a deviation from upstream and has no
+ * reason: neither its own nor one of an enclosing map or list of the same file. */
+void profile_strict_scan(const struct pnode *file_tree, struct profile_errors *out);
 
 /* Schema queries used by --set: is the value at this dotted path a list of scalars? */
 bool profile_schema_is_scalar_list(const char *dotted_path);

@@ -3,6 +3,7 @@
  * include chains, merging, `remove:`, `reason:` and --set overrides.
  * The schema and the typed model live in profile.c. */
 #include "profile-internal.h"
+#include "datadir.h"
 #include "strindex.h"
 #include "util.h"
 
@@ -186,6 +187,9 @@ struct loader {
         struct pnode *root;        /* the accumulated merge */
         size_t n_files;            /* files read so far, and their bytes */
         uint64_t total_bytes;
+        struct slw_include *includes;   /* every include entry, as resolved */
+        size_t n_includes;
+        struct profile_errors *unreasoned;  /* strict's findings, per file (profile_strict_scan) */
 };
 
 static void take_name(struct loader *ld, char *name) {
@@ -845,6 +849,131 @@ static char *dirname_of(const char *path) {
         return xstrndup(path, (size_t)(slash - path));
 }
 
+/* ---- the include search path ---- */
+
+void profile_includes_free(struct slw_include *inc, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(inc[i].name);
+                free(inc[i].resolved);
+        }
+        free(inc);
+}
+
+static bool entry_exists(const char *path) {
+        struct stat st;
+        /* lstat: a dangling symlink is there (and fails to load, named),
+         * it does not fall through to the next place; any error but "no
+         * such file" (EACCES, ELOOP) also stops the search, to be reported */
+        return lstat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
+const char *profile_include_place_name(enum profile_include_place place) {
+        switch (place) {
+        case INCLUDE_ABSOLUTE:
+                return "absolute path";
+        case INCLUDE_NEXT_TO_FILE:
+                return "next to the including file";
+        case INCLUDE_PROFILE_PATH:
+                return "SLIPWAY_PROFILE_PATH";
+        case INCLUDE_INSTALLED:
+        default:
+                return "slipway's own profiles";
+        }
+}
+
+void profile_include_search_free(struct profile_include_search *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->candidates[i].path);
+        free(s->candidates);
+        *s = (struct profile_include_search){ 0 };
+}
+
+static void search_add(struct profile_include_search *s, char *path, enum profile_include_place place) {
+        s->candidates = xrealloc(s->candidates, (s->n + 1) * sizeof(*s->candidates));
+        s->candidates[s->n++] = (struct profile_include_candidate){ path, place };
+}
+
+static char *join_dir(const char *dir, const char *name) {
+        return strcmp(dir, ".") == 0 ? xstrdup(name) : path_join(dir, name);
+}
+
+int profile_include_resolve(const char *including_dir, const char *name, struct profile_include_search *s) {
+        *s = (struct profile_include_search){ .found = -1 };
+        if (name[0] == '/') {
+                search_add(s, xstrdup(name), INCLUDE_ABSOLUTE);
+                s->found = 0;   /* as given; loading says what is wrong with it */
+                return 0;
+        }
+        /* ./x and ../x name the file next to the including one, only */
+        bool here_only = startswith(name, "./") || startswith(name, "../");
+        const char *rel = name;
+        while (startswith(rel, "./"))
+                rel += 2;
+        search_add(s, join_dir(including_dir, rel), INCLUDE_NEXT_TO_FILE);
+        if (!here_only) {
+                const char *env = getenv("SLIPWAY_PROFILE_PATH");
+                for (const char *p = env ? env : ""; *p;) {
+                        size_t len = strcspn(p, ":");
+                        if (len > 0) {
+                                _cleanup_free_ char *dir = xstrndup(p, len);
+                                search_add(s, join_dir(dir, rel), INCLUDE_PROFILE_PATH);
+                        }
+                        p += len;
+                        if (*p == ':')
+                                p++;
+                }
+                _cleanup_free_ char *installed = path_join(slipway_datadir(), "profiles");
+                search_add(s, path_join(installed, rel), INCLUDE_INSTALLED);
+        }
+        for (size_t i = 0; i < s->n; i++)
+                if (entry_exists(s->candidates[i].path)) {
+                        s->found = (ssize_t)i;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+/* "no such file next to the including file (A), in SLIPWAY_PROFILE_PATH (B, C)
+ * or in slipway's own profiles (D)" */
+static char *not_found_message(const char *name, const struct profile_include_search *s) {
+        _cleanup_free_ char *msg = xasprintf("cannot include '%s': no such file", name);
+        static const enum profile_include_place order[] = { INCLUDE_NEXT_TO_FILE, INCLUDE_PROFILE_PATH, INCLUDE_INSTALLED };
+        if (s->n == 1) {        /* ./ or ../: only next to the file (an absolute path is never "not found" here) */
+                char *m = xasprintf("%s (%s; a path that starts with ./ or ../ is looked for only next to the including file)",
+                                    msg, s->candidates[0].path);
+                return m;
+        }
+        for (size_t k = 0; k < ELEMENTSOF(order); k++) {
+                const char *what = order[k] == INCLUDE_NEXT_TO_FILE ? " next to the including file"
+                                   : order[k] == INCLUDE_PROFILE_PATH ? ", in SLIPWAY_PROFILE_PATH"
+                                                                      : " or in slipway's own profiles";
+                _cleanup_free_ char *list = NULL;
+                for (size_t i = 0; i < s->n; i++) {
+                        if (s->candidates[i].place != order[k])
+                                continue;
+                        char *l = list ? xasprintf("%s, %s", list, s->candidates[i].path) : xstrdup(s->candidates[i].path);
+                        free(list);
+                        list = l;
+                }
+                const char *env = getenv("SLIPWAY_PROFILE_PATH");
+                char *m = xasprintf("%s%s (%s)", msg, what,
+                                    list                ? list
+                                    : env && *env       ? "no directory in it"
+                                                        : "not set");
+                free(msg);
+                msg = m;
+        }
+        return TAKE_PTR(msg);
+}
+
+static void record_include(struct loader *ld, const char *name, struct slw_origin site, const char *resolved,
+                           enum profile_include_place place) {
+        ld->includes = xrealloc(ld->includes, (ld->n_includes + 1) * sizeof(*ld->includes));
+        ld->includes[ld->n_includes++] = (struct slw_include){
+                .name = xstrdup(name), .site = site, .resolved = xstrdup(resolved), .place = place,
+        };
+}
+
 static int load_file(struct loader *ld, const char *given, struct slw_origin include_site) {
         char real[PATH_MAX];
         if (!realpath(given, real)) {
@@ -900,6 +1029,8 @@ static int load_file(struct loader *ld, const char *given, struct slw_origin inc
         /* the tree's origins point at name: from here the loader owns it */
         take_name(ld, name);
         extract_reasons(ld, tree, true);
+        if (ld->unreasoned)
+                profile_strict_scan(tree, ld->unreasoned);   /* per file: a reason covers its own file's values */
 
         ld->chain_given[ld->chain_len] = name;
         ld->chain_real[ld->chain_len] = real;
@@ -934,10 +1065,26 @@ static int load_file(struct loader *ld, const char *given, struct slw_origin inc
                                         ret = -EINVAL;
                                         continue;
                                 }
-                                _cleanup_free_ char *p = e->value[0] == '/' || strcmp(dir, ".") == 0
-                                                                 ? xstrdup(e->value)
-                                                                 : path_join(dir, e->value);
-                                r = load_file(ld, p, e->origin);
+                                /* not a profile: said before the search, about the name written */
+                                if (!endswith(e->value, ".yaml") && !endswith(e->value, ".yml")) {
+                                        profile_errors_add(ld->errs, e->origin, "cannot include '%s': not a profile "
+                                                           "(an include is a .yaml or .yml file)", e->value);
+                                        ret = -EINVAL;
+                                        continue;
+                                }
+                                struct profile_include_search s;
+                                r = profile_include_resolve(dir, e->value, &s);
+                                if (r < 0) {
+                                        _cleanup_free_ char *m = not_found_message(e->value, &s);
+                                        profile_errors_add(ld->errs, e->origin, "%s", m);
+                                        profile_include_search_free(&s);
+                                        ret = r;
+                                        continue;
+                                }
+                                const struct profile_include_candidate *c = &s.candidates[s.found];
+                                record_include(ld, e->value, e->origin, c->path, c->place);
+                                r = load_file(ld, c->path, e->origin);
+                                profile_include_search_free(&s);
                                 if (r < 0)
                                         ret = r;
                         }
@@ -1061,7 +1208,13 @@ bad:
 
 int profile_load_tree(const char *path, char *const *sets, struct pnode **ret_root, char ***files_loaded,
                       struct profile_errors *errs) {
-        struct loader ld = { .errs = errs };
+        return profile_load_tree_ex(path, sets, ret_root, files_loaded, NULL, NULL, NULL, errs);
+}
+
+int profile_load_tree_ex(const char *path, char *const *sets, struct pnode **ret_root, char ***files_loaded,
+                         struct slw_include **includes, size_t *n_includes, struct profile_errors *unreasoned,
+                         struct profile_errors *errs) {
+        struct loader ld = { .errs = errs, .unreasoned = unreasoned };
         ld.root = pnode_new(PNODE_MAP, at(path, 1, 1));
         int r = load_file(&ld, path, (struct slw_origin){ 0 });
         for (size_t i = 0; sets && sets[i]; i++)
@@ -1072,6 +1225,11 @@ int profile_load_tree(const char *path, char *const *sets, struct pnode **ret_ro
                 ld.files_loaded ? at(ld.files_loaded[0], 1, 1) : origin_command_line;
         *ret_root = ld.root;
         *files_loaded = ld.files_loaded;
+        if (includes) {
+                *includes = ld.includes;
+                *n_includes = ld.n_includes;
+        } else
+                profile_includes_free(ld.includes, ld.n_includes);
         if (r < 0 || errs->n > 0)
                 return r < 0 ? r : -EINVAL;
         return 0;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <string.h>
 
 struct slw_origin profile_origin(const struct slw_profile *p, const char *dotted_path) {
@@ -127,6 +128,15 @@ int profile_print_summary(const struct slw_profile *p, FILE *f) {
         for (size_t i = 0; p->files_loaded && p->files_loaded[i]; i++)
                 fprintf(f, " %s", p->files_loaded[i]);
         fputc('\n', f);
+        /* what each include: entry resolved to, and where it was found */
+        if (p->n_includes > 0)
+                fprintf(f, "# includes:\n");
+        for (size_t i = 0; i < p->n_includes; i++) {
+                char buf[PATH_MAX + 64];
+                const struct slw_include *inc = &p->includes[i];
+                fprintf(f, "#   %s: %s -> %s (%s)\n", origin_format(inc->site, buf, sizeof(buf)), inc->name, inc->resolved,
+                        profile_include_place_name(inc->place));
+        }
         for (size_t i = 0; i < p->root->n_items; i++)
                 print_node(f, p->root->items[i], 0, false);
         /* values that come from defaults, so the summary shows what a build will do */
@@ -186,6 +196,17 @@ int profile_print_summary_json(const struct slw_profile *p, FILE *f) {
         for (size_t i = 0; p->files_loaded && p->files_loaded[i]; i++)
                 json_object_array_add(files, json_object_new_string(p->files_loaded[i]));
         json_object_object_add(top, "files", files);
+        struct json_object *incs = json_object_new_array();
+        for (size_t i = 0; i < p->n_includes; i++) {
+                const struct slw_include *inc = &p->includes[i];
+                struct json_object *j = json_object_new_object();
+                json_object_object_add(j, "include", json_object_new_string(inc->name));
+                json_object_object_add(j, "origin", origin_json(inc->site));
+                json_object_object_add(j, "resolved", json_object_new_string(inc->resolved));
+                json_object_object_add(j, "found", json_object_new_string(profile_include_place_name(inc->place)));
+                json_object_array_add(incs, j);
+        }
+        json_object_object_add(top, "includes", incs);
         json_object_object_add(top, "merged", node_json(p->root));
         struct json_object *outs = json_object_new_array();
         for (int o = 0; o < _OUT_MAX; o++)

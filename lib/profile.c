@@ -127,6 +127,7 @@ static const struct skey top_keys[] = {
         { .name = "verify", .type = T_MAP, .sub = verify_keys },
         { .name = "report", .type = T_MAP, .sub = report_keys },
         { .name = "immutable", .type = T_MAP, .sub = immutable_keys },
+        { .name = "strict", .type = T_BOOL },
         END,
 };
 
@@ -414,6 +415,128 @@ static void validate_map(struct validator *v, const struct pnode *m, const struc
                 }
                 validate_value(v, c, k, cp);
         }
+}
+
+/* ---- strict: every deviation from upstream has a reason ---- */
+
+/* What is not a deviation from the upstream distribution: what the image is
+ * called (image, hostname), which upstream it is built from (distribution,
+ * but for extra repositories), and how it is packaged and checked (disk,
+ * outputs, qcow2, budget, verify, report).  Everything else a profile sets
+ * changes what upstream would install or boot (packages, files, users,
+ * groups, systemd, kernel, locale, timezone, prune, generalize, bootloader,
+ * immutable, and any key added later): setting it is a deviation, even to
+ * slipway's default value. */
+static const char *const strict_descriptive[] = {
+        "image", "distribution", "hostname", "disk", "outputs", "qcow2", "budget", "verify", "report", "strict", NULL,
+};
+static const char *const strict_deviation_within_descriptive[] = { "distribution.repositories", NULL };
+
+static bool path_under(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(path, prefix, n) == 0 && (path[n] == 0 || path[n] == '.');
+}
+
+/* path: dotted, without list indexes ("packages.install", "files.path") */
+static bool strict_is_deviation(const char *path) {
+        for (size_t i = 0; strict_deviation_within_descriptive[i]; i++)
+                if (path_under(path, strict_deviation_within_descriptive[i]))
+                        return true;
+        for (size_t i = 0; strict_descriptive[i]; i++)
+                if (path_under(path, strict_descriptive[i]))
+                        return false;
+        return true;
+}
+
+static const char *strict_identity(const struct pnode *m) {
+        static const char *const keys[] = { "path", "name", "label", "type" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const struct pnode *k = pnode_get(m, keys[i]);
+                if (k && k->kind == PNODE_SCALAR && !pnode_is_null(k))
+                        return k->value;
+        }
+        return NULL;
+}
+
+#define STRICT_HINT "(strict: every deviation from upstream needs a reason:)"
+
+static void strict_item(const struct pnode *it, const char *path, bool removal, struct profile_errors *out) {
+        char b[128];
+        if (it->reason || pnode_is_null(it))
+                return;
+        if (it->kind == PNODE_SCALAR)
+                profile_errors_add(out, it->origin, "%s: no reason for %s%s " STRICT_HINT, path, removal ? "removing " : "",
+                                   got(it, b, sizeof(b)));
+        else if (it->kind == PNODE_MAP) {
+                const char *id = strict_identity(it);
+                if (id)
+                        snprintf(b, sizeof(b), " '%.60s%s'", id, strlen(id) > 60 ? "…" : "");
+                else
+                        b[0] = 0;
+                profile_errors_add(out, it->origin, "%s: no reason for %sthe entry%s " STRICT_HINT, path,
+                                   removal ? "removing " : "", b);
+        }
+}
+
+static void strict_node(const struct pnode *n, const char *path, bool removal, struct profile_errors *out);
+
+/* `remove:` in the map at path: its entries are deviations of the lists they name */
+static void strict_remove(const struct pnode *rm, const char *path, struct profile_errors *out) {
+        if (rm->reason)
+                return;
+        if (rm->kind == PNODE_SEQ && strcmp(path, "packages") == 0)
+                strict_node(rm, "packages.install", true, out);
+        else if (rm->kind == PNODE_MAP)
+                for (size_t i = 0; i < rm->n_items; i++) {
+                        _cleanup_free_ char *cp = *path ? xasprintf("%s.%s", path, rm->items[i]->key) : xstrdup(rm->items[i]->key);
+                        strict_node(rm->items[i], cp, true, out);
+                }
+}
+
+static void strict_map_children(const struct pnode *m, const char *path, struct profile_errors *out) {
+        for (size_t i = 0; i < m->n_items; i++) {
+                const struct pnode *c = m->items[i];
+                if (!c->key || (!*path && strcmp(c->key, "include") == 0))
+                        continue;
+                if (strcmp(c->key, "remove") == 0) {
+                        strict_remove(c, path, out);
+                        continue;
+                }
+                _cleanup_free_ char *cp = *path ? xasprintf("%s.%s", path, c->key) : xstrdup(c->key);
+                strict_node(c, cp, false, out);
+        }
+}
+
+static void strict_node(const struct pnode *n, const char *path, bool removal, struct profile_errors *out) {
+        if (n->reason)
+                return;
+        if (!strict_is_deviation(path)) {
+                /* descriptive, but it may hold a deviation (distribution.repositories) */
+                for (size_t i = 0; strict_deviation_within_descriptive[i]; i++)
+                        if (n->kind == PNODE_MAP && path_under(strict_deviation_within_descriptive[i], path)) {
+                                strict_map_children(n, path, out);
+                                break;
+                        }
+                return;
+        }
+        switch (n->kind) {
+        case PNODE_SCALAR:
+                strict_item(n, path, removal, out);
+                break;
+        case PNODE_SEQ:
+                for (size_t i = 0; i < n->n_items; i++)
+                        strict_item(n->items[i], path, removal, out);
+                break;
+        case PNODE_MAP:
+                strict_map_children(n, path, out);
+                break;
+        }
+}
+
+void profile_strict_scan(const struct pnode *file_tree, struct profile_errors *out) {
+        /* a reason at the top of a file does not cover the whole file */
+        if (file_tree && file_tree->kind == PNODE_MAP)
+                strict_map_children(file_tree, "", out);
 }
 
 /* ---- semantic checks beyond types ---- */
@@ -1461,16 +1584,23 @@ int profile_check_outputs(const struct slw_profile *p, const bool outputs[_OUT_M
 }
 
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs) {
+        return profile_load_flags(path, sets, 0, ret, errs);
+}
+
+int profile_load_flags(const char *path, char *const *sets, unsigned flags, struct slw_profile **ret,
+                       struct profile_errors *errs) {
         struct profile_errors local = { 0 };
         if (!errs) {
                 /* a caller that only wants yes/no still gets a clean error list freed */
-                int r = profile_load(path, sets, ret, &local);
+                int r = profile_load_flags(path, sets, flags, ret, &local);
                 profile_errors_free(&local);
                 return r;
         }
         struct slw_profile *p = xcalloc(1, sizeof(*p));
         p->path = xstrdup(path);
-        int r = profile_load_tree(path, sets, &p->root, &p->files_loaded, errs);
+        struct profile_errors unreasoned = { 0 };
+        int r = profile_load_tree_ex(path, sets, &p->root, &p->files_loaded, &p->includes, &p->n_includes, &unreasoned,
+                                     errs);
         /* the schema check runs even after load errors (all errors at once);
          * the semantic checks only on a complete tree, where "missing" means missing */
         struct validator v = { .errs = errs };
@@ -1478,6 +1608,11 @@ int profile_load(const char *path, char *const *sets, struct slw_profile **ret, 
         validate_map(&v, p->root, top_keys, "");
         if (clean)
                 check_semantics(&v, p->root);   /* written to cope with mistyped values */
+        const struct pnode *strict = pnode_get(p->root, "strict");
+        if ((flags & PROFILE_LOAD_STRICT) || (strict && strict->kind == PNODE_SCALAR && strcmp(strict->value, "true") == 0))
+                for (size_t i = 0; i < unreasoned.n; i++)
+                        profile_errors_add(errs, unreasoned.items[i].origin, "%s", unreasoned.items[i].message);
+        profile_errors_free(&unreasoned);
         if (errs->n > 0 && r >= 0)
                 r = -EINVAL;
         if (r < 0) {
@@ -1503,6 +1638,7 @@ void profile_free(struct slw_profile *p) {
         pnode_free(p->root);
         free(p->path);
         strv_free(p->files_loaded);
+        profile_includes_free(p->includes, p->n_includes);
         free(p->name);
         free(p->version);
         free(p->distribution.release);

@@ -104,10 +104,24 @@ struct slw_partition {
         char *origin_path;
 };
 
+/* Where a relative include was found: next to the including file, then in
+ * each directory of $SLIPWAY_PROFILE_PATH, then in the installed profiles
+ * (slipway_datadir()/profiles: the checkout's profiles/ when run from one). */
+enum profile_include_place { INCLUDE_ABSOLUTE, INCLUDE_NEXT_TO_FILE, INCLUDE_PROFILE_PATH, INCLUDE_INSTALLED };
+
+struct slw_include {
+        char *name;                /* as written in include: */
+        struct slw_origin site;    /* the include entry (file:line:col) */
+        char *resolved;            /* the file it resolved to */
+        enum profile_include_place place;
+};
+
 struct slw_profile {
         struct pnode *root;        /* merged generic tree */
         char *path;                /* top-level profile file */
         char **files_loaded;       /* every file of the include chain, in load order */
+        struct slw_include *includes;  /* every include entry in load order, with what it resolved to */
+        size_t n_includes;
 
         char *name, *version;      /* image.name, image.version */
 
@@ -229,6 +243,13 @@ void profile_errors_free(struct profile_errors *errs);
  * overrides (origin "command line").  On error returns -EINVAL (or another
  * negative errno) and fills errs; on success *ret is the profile. */
 int profile_load(const char *path, char *const *sets, struct slw_profile **ret, struct profile_errors *errs);
+/* PROFILE_LOAD_STRICT: as if the profile said `strict: true` (validate
+ * --strict): every deviation from upstream without a reason is an error. */
+enum { PROFILE_LOAD_STRICT = 1 << 0 };
+int profile_load_flags(const char *path, char *const *sets, unsigned flags, struct slw_profile **ret,
+                       struct profile_errors *errs);
+/* "next to the including file", "SLIPWAY_PROFILE_PATH", ... */
+const char *profile_include_place_name(enum profile_include_place place);
 void profile_free(struct slw_profile *p);
 
 /* What a build with these outputs needs of the profile beyond its values

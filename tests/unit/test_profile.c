@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "profile.h"
+#include "profile-internal.h"
 #include "util.h"
 
 #define FIX "tests/fixtures/profiles/"
@@ -374,6 +377,207 @@ static void test_immutable_secure_boot(void **state) {
         profile_free(p);
 }
 
+static void put(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *p = path_join(dir, name);
+        _cleanup_free_ char *d = xstrdup(p);
+        *strrchr(d, '/') = 0;
+        assert_int_equal(mkdir_p(d, 0755), 0);
+        assert_int_equal(write_file(p, text, strlen(text), 0644), 0);
+}
+
+/* The include search: next to the including file, SLIPWAY_PROFILE_PATH in
+ * order, slipway's own profiles; ./ and ../ only next to the file. */
+static void test_include_resolve(void **state) {
+        char dir[] = "/tmp/slipway-incpath-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *here = path_join(dir, "here"), *a = path_join(dir, "a"), *b = path_join(dir, "b"),
+                            *data = path_join(dir, "data");
+        _cleanup_free_ char *env = xasprintf("%s::%s", a, b);     /* an empty entry is skipped */
+        setenv("SLIPWAY_PROFILE_PATH", env, 1);
+        setenv("SLIPWAY_DATADIR", data, 1);
+        put(dir, "data/profiles/o/x.yaml", "hostname: data\n");
+
+        struct profile_include_search s;
+        /* only in slipway's own profiles: searched everywhere, found last */
+        assert_int_equal(profile_include_resolve(here, "o/x.yaml", &s), 0);
+        assert_int_equal(s.n, 4);
+        _cleanup_free_ char *e0 = path_join(here, "o/x.yaml"), *e1 = path_join(a, "o/x.yaml"), *e2 = path_join(b, "o/x.yaml"),
+                            *e3 = path_join(data, "profiles/o/x.yaml");
+        assert_string_equal(s.candidates[0].path, e0);
+        assert_int_equal(s.candidates[0].place, INCLUDE_NEXT_TO_FILE);
+        assert_string_equal(s.candidates[1].path, e1);
+        assert_int_equal(s.candidates[1].place, INCLUDE_PROFILE_PATH);
+        assert_string_equal(s.candidates[2].path, e2);
+        assert_string_equal(s.candidates[3].path, e3);
+        assert_int_equal(s.candidates[3].place, INCLUDE_INSTALLED);
+        assert_int_equal(s.found, 3);
+        profile_include_search_free(&s);
+
+        /* SLIPWAY_PROFILE_PATH in its order, before slipway's own */
+        put(dir, "b/o/x.yaml", "hostname: b\n");
+        assert_int_equal(profile_include_resolve(here, "o/x.yaml", &s), 0);
+        assert_int_equal(s.found, 2);
+        profile_include_search_free(&s);
+        put(dir, "a/o/x.yaml", "hostname: a\n");
+        assert_int_equal(profile_include_resolve(here, "o/x.yaml", &s), 0);
+        assert_int_equal(s.found, 1);
+        profile_include_search_free(&s);
+        /* next to the including file first */
+        put(dir, "here/o/x.yaml", "hostname: here\n");
+        assert_int_equal(profile_include_resolve(here, "o/x.yaml", &s), 0);
+        assert_int_equal(s.found, 0);
+        profile_include_search_free(&s);
+
+        /* ./ and ../: next to the file only */
+        assert_int_equal(profile_include_resolve(here, "./o/y.yaml", &s), -ENOENT);
+        assert_int_equal(s.n, 1);
+        assert_int_equal(s.found, -1);
+        _cleanup_free_ char *y = path_join(here, "o/y.yaml");
+        assert_string_equal(s.candidates[0].path, y);
+        profile_include_search_free(&s);
+        put(dir, "b/o/y.yaml", "hostname: b\n");
+        assert_int_equal(profile_include_resolve(here, "../b/o/y.yaml", &s), 0);
+        assert_int_equal(s.n, 1);
+        profile_include_search_free(&s);
+        assert_int_equal(profile_include_resolve(here, "./o/y.yaml", &s), -ENOENT);   /* not found in b/ */
+        profile_include_search_free(&s);
+
+        /* a dangling symlink next to the file stops the search (and fails to load) */
+        _cleanup_free_ char *link = path_join(here, "o/z.yaml");
+        assert_int_equal(symlink("nowhere.yaml", link), 0);
+        put(dir, "a/o/z.yaml", "hostname: a\n");
+        assert_int_equal(profile_include_resolve(here, "o/z.yaml", &s), 0);
+        assert_int_equal(s.found, 0);
+        profile_include_search_free(&s);
+
+        /* absolute: as written, never searched */
+        assert_int_equal(profile_include_resolve(here, "/nonexistent/q.yaml", &s), 0);
+        assert_int_equal(s.n, 1);
+        assert_int_equal(s.candidates[0].place, INCLUDE_ABSOLUTE);
+        profile_include_search_free(&s);
+
+        /* through the loader: the origins name the file found, the profile
+         * records what each include resolved to, and not found anywhere is
+         * an error at the include entry that lists every place */
+        put(dir, "here/top.yaml", "include: [o/x.yaml, o/w.yaml]\nimage: {name: t}\ndistribution: {release: trixie}\n");
+        _cleanup_free_ char *top = path_join(here, "top.yaml");
+        _cleanup_free_ char *errs = load_errors(top, NULL);
+        _cleanup_free_ char *exp = xasprintf("%1$s/here/top.yaml:1:21: cannot include 'o/w.yaml': no such file next to the "
+                                             "including file (%1$s/here/o/w.yaml), in SLIPWAY_PROFILE_PATH (%1$s/a/o/w.yaml, "
+                                             "%1$s/b/o/w.yaml) or in slipway's own profiles (%1$s/data/profiles/o/w.yaml)\n",
+                                             dir);
+        assert_string_equal(errs, exp);
+        unsetenv("SLIPWAY_PROFILE_PATH");
+        _cleanup_free_ char *errs2 = load_errors(top, NULL);
+        assert_non_null(strstr(errs2, "in SLIPWAY_PROFILE_PATH (not set) or in"));
+
+        put(dir, "here/top.yaml", "include: [o/x.yaml]\nimage: {name: t}\ndistribution: {release: trixie}\n");
+        assert_int_equal(unlink(e0), 0);           /* here/o/x.yaml: now found in data/ */
+        struct slw_profile *p = load_ok(top, NULL);
+        assert_string_equal(p->hostname, "data");
+        _cleanup_free_ char *o3 = xasprintf("%s:1:11", e3);
+        assert_origin(p, "hostname", o3);
+        assert_int_equal(p->n_includes, 1);
+        assert_string_equal(p->includes[0].name, "o/x.yaml");
+        assert_string_equal(p->includes[0].resolved, e3);
+        assert_int_equal(p->includes[0].place, INCLUDE_INSTALLED);
+        assert_string_equal(p->includes[0].site.file, top);
+        assert_int_equal(p->includes[0].site.line, 1);
+        assert_int_equal(p->includes[0].site.col, 11);
+        assert_string_equal(profile_include_place_name(INCLUDE_INSTALLED), "slipway's own profiles");
+        profile_free(p);
+        unsetenv("SLIPWAY_DATADIR");
+        rm_rf(dir);
+}
+
+static char *strict_errors(const char *path) {
+        struct profile_errors errs = { 0 };
+        struct slw_profile *p = NULL;
+        int r = profile_load_flags(path, NULL, PROFILE_LOAD_STRICT, &p, &errs);
+        char *all = xstrdup("");
+        for (size_t i = 0; i < errs.n; i++) {
+                char buf[PATH_MAX + 64];
+                char *n = xasprintf("%s%s: %s\n", all, origin_format(errs.items[i].origin, buf, sizeof(buf)), errs.items[i].message);
+                free(all);
+                all = n;
+        }
+        assert_true(r < 0 || errs.n == 0);
+        profile_free(p);
+        profile_errors_free(&errs);
+        return all;
+}
+
+/* strict: what is a deviation, what covers it. */
+static void test_strict(void **state) {
+        char dir[] = "/tmp/slipway-strict-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        put(dir, "inc.yaml",
+            "packages:\n"
+            "  install: [less]\n"                          /* 2:13 */
+            "kernel:\n"
+            "  cmdline: [quiet]\n"                         /* covered by the kernel map's reason */
+            "  reason: inc's own kernel reason\n"
+            "prune:\n"
+            "  caches: true\n");                           /* 7:11 not covered by top.yaml's prune reason */
+        put(dir, "top.yaml",
+            "reason: a top-level reason covers nothing\n"
+            "include: [inc.yaml]\n"
+            "image: {name: t, version: '1'}\n"             /* descriptive */
+            "distribution:\n"
+            "  release: trixie\n"
+            "  repositories:\n"
+            "    - {name: extra, baseurl: 'file:///x', gpgcheck: false}\n"   /* 7:7 a deviation */
+            "hostname: h\n"                                 /* descriptive */
+            "disk: {size: 2GiB}\n"                          /* descriptive */
+            "outputs: [qcow2]\n"
+            "packages:\n"
+            "  install: [vim, {value: curl, reason: r}]\n"  /* 12:13 */
+            "  remove: [less]\n"                            /* 13:12 a removal */
+            "prune:\n"
+            "  docs: true\n"
+            "  reason: covers prune.docs, not inc.yaml's prune.caches\n"
+            "systemd:\n"
+            "  enable: {value: [ssh.service], reason: r}\n"
+            "  default-target: multi-user.target\n"         /* 19:19 */
+            "files:\n"
+            "  - path: /etc/a\n"                            /* 21:5 */
+            "    content: {value: x, reason: r}\n"
+            "  - {path: /etc/b, content: y, reason: r}\n"
+            "generalize: true\n"                            /* 24:13 */
+            "timezone: {value: Etc/UTC, reason: r}\n");
+        _cleanup_free_ char *top = path_join(dir, "top.yaml"), *inc = path_join(dir, "inc.yaml");
+        /* file by file, in the order they were read (the including file first) */
+#define H " (strict: every deviation from upstream needs a reason:)\n"
+        _cleanup_free_ char *exp = xasprintf(
+                "%1$s:7:7: distribution.repositories: no reason for the entry 'extra'" H
+                "%1$s:12:13: packages.install: no reason for 'vim'" H
+                "%1$s:13:12: packages.install: no reason for removing 'less'" H
+                "%1$s:19:19: systemd.default-target: no reason for 'multi-user.target'" H
+                "%1$s:21:5: files: no reason for the entry '/etc/a'" H
+                "%1$s:24:13: generalize: no reason for 'true'" H
+                "%2$s:2:13: packages.install: no reason for 'less'" H
+                "%2$s:7:11: prune.caches: no reason for 'true'" H,
+                top, inc);
+#undef H
+        _cleanup_free_ char *got = strict_errors(top);
+        assert_string_equal(got, exp);
+        /* without strict the same profile is valid ... */
+        struct slw_profile *p = load_ok(top, NULL);
+        profile_free(p);
+        /* ... and `strict: true` in it (or by --set) asks for the same */
+        char *set_strict[] = { "strict=true", NULL };
+        _cleanup_free_ char *via_set = load_errors(top, set_strict);
+        assert_string_equal(via_set, exp);
+        /* a later file sets it back: strict: false wins over an include's true */
+        put(dir, "s.yaml", "include: [strict-on.yaml]\nimage: {name: t}\ndistribution: {release: trixie}\n"
+                           "packages: {install: [vim]}\nstrict: false\n");
+        put(dir, "strict-on.yaml", "strict: true\n");
+        _cleanup_free_ char *s = path_join(dir, "s.yaml");
+        p = load_ok(s, NULL);
+        profile_free(p);
+        rm_rf(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_include_order_and_merge),
@@ -388,6 +592,8 @@ int main(void) {
                 cmocka_unit_test(test_immutable_model),
                 cmocka_unit_test(test_immutable_contradictions),
                 cmocka_unit_test(test_immutable_secure_boot),
+                cmocka_unit_test(test_include_resolve),
+                cmocka_unit_test(test_strict),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
