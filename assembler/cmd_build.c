@@ -10,6 +10,7 @@
 #include "build.h"
 #include "cache.h"
 #include "commands.h"
+#include "sshkey.h"
 #include "log.h"
 #include "spawn.h"
 #include "userns.h"
@@ -170,6 +171,39 @@ static int run_stages(struct build_ctx *ctx) {
         return 0;
 }
 
+/* --ssh-key FILE: one public key, for root's authorized_keys (after the
+ * profile's own keys for root, if any): what `slipway qemu --ssh-port`
+ * and `ssh root@` need.  Refused before anything runs: a private key, a
+ * file that is not one OpenSSH public key. */
+static int add_ssh_key(struct slw_profile *p, const char *file) {
+        struct stat st;
+        if (stat(file, &st) < 0)
+                return log_error_errno(-errno, "--ssh-key %s", file);
+        if (!S_ISREG(st.st_mode) || st.st_size > 64 * 1024)
+                return log_error_errno(-EINVAL, "--ssh-key %s: expected a public key file (like ~/.ssh/id_ed25519.pub)", file);
+        _cleanup_free_ char *text = NULL, *line = NULL;
+        int r = read_file(file, &text, NULL);
+        if (r < 0)
+                return log_error_errno(r, "--ssh-key %s", file);
+        const char *problem = NULL;
+        if (ssh_public_key_parse(text, &line, &problem) < 0) {
+                log_error("--ssh-key %s: %s", file, problem);
+                return -EINVAL;
+        }
+        struct slw_user *root = NULL;
+        for (size_t i = 0; i < p->n_users && !root; i++)
+                if (p->users[i].name && strcmp(p->users[i].name, "root") == 0)
+                        root = &p->users[i];
+        if (!root) {
+                p->users = xrealloc(p->users, (p->n_users + 1) * sizeof(*p->users));
+                root = &p->users[p->n_users++];
+                *root = (struct slw_user){ .name = xstrdup("root"), .uid = -1, .gid = -1, .origin_path = xstrdup("--ssh-key") };
+        }
+        strv_push(&root->ssh_authorized_keys, line);
+        log_info("--ssh-key: %.*s... for root", (int)MIN(strcspn(line, " "), (size_t)40), line);
+        return 0;
+}
+
 static void usage_error(const char *msg) {
         fprintf(stderr, "slipway build: %s\nUsage: slipway %s\n", msg, command_find("build")->synopsis);
 }
@@ -181,12 +215,13 @@ int cmd_build(int argc, char **argv) {
                 { "set", required_argument, NULL, 's' },
                 { "cache", required_argument, NULL, 'c' },
                 { "mirror", required_argument, NULL, 'm' },
+                { "ssh-key", required_argument, NULL, 'k' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_strv_free_ char **sets = NULL;
-        const char *outdir = "out", *outputs = NULL, *cache = NULL, *mirror = NULL;
+        const char *outdir = "out", *outputs = NULL, *cache = NULL, *mirror = NULL, *ssh_key = NULL;
         int c;
         optind = 1;
         while ((c = getopt_long(argc, argv, "o:vh", options, NULL)) != -1) {
@@ -196,6 +231,7 @@ int cmd_build(int argc, char **argv) {
                 case 's': strv_push(&sets, optarg); break;
                 case 'c': cache = optarg; break;
                 case 'm': mirror = optarg; break;
+                case 'k': ssh_key = optarg; break;
                 case 'v': log_set_level(LOG_DEBUG); break;
                 case 'h':
                         printf("Usage: slipway %s\n\n%s", command_find("build")->synopsis, command_find("build")->help);
@@ -214,6 +250,11 @@ int cmd_build(int argc, char **argv) {
         if (r < 0) {
                 profile_errors_print(&errs, stderr);
                 profile_errors_free(&errs);
+                return EXIT_USAGE;
+        }
+
+        if (ssh_key && add_ssh_key(profile, ssh_key) < 0) {
+                profile_free(profile);
                 return EXIT_USAGE;
         }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]
+/* slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--ssh-port N] [--write] [--reboot]
  *
  * Boots an image with qemu-system-x86_64: 1 GiB, serial console on stdio
  * (-nographic), no outside network (-nic user,restrict=on).  --accel (or
@@ -22,7 +22,13 @@
  *
  * --marker TEXT: the console output is watched (and still shown); exit 0
  * as soon as TEXT appears, 1 when --timeout (default 600 s) passes or qemu
- * ends first.  The boot tests use this. */
+ * ends first.  The boot tests use this.
+ *
+ * --ssh-port N: the guest's port 22 is forwarded from 127.0.0.1:N on the
+ * host (qemu's user network, hostfwd; restrict=on still lets forwarded
+ * connections in, and the guest still reaches nothing outside), so
+ * `ssh -p N root@127.0.0.1` works.  Never on other addresses: the guest
+ * of a development image may let anyone in. */
 #include "commands.h"
 #include "log.h"
 #include "spawn.h"
@@ -222,12 +228,13 @@ int cmd_qemu(int argc, char **argv) {
                 { "reboot", no_argument, NULL, 'r' },
                 { "accel", required_argument, NULL, 'a' },
                 { "disk", required_argument, NULL, 'd' },
+                { "ssh-port", required_argument, NULL, 'p' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         bool uefi = false, secure_boot = false, setup_mode = false, iso = false, writable = false, reboot = false;
         const char *marker = NULL, *accel = getenv("SLIPWAY_QEMU_ACCEL"), *disk = "virtio";
-        unsigned timeout_s = 0;
+        unsigned timeout_s = 0, ssh_port = 0;
         bool timeout_set = false;
         int c;
         optind = 1;
@@ -242,6 +249,16 @@ int cmd_qemu(int argc, char **argv) {
                 case 'm': marker = optarg; break;
                 case 'a': accel = optarg; break;
                 case 'd': disk = optarg; break;
+                case 'p': {
+                        char *end = NULL;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (!end || *end || optarg[0] == '-' || v == 0 || v > 65535) {
+                                log_error("--ssh-port: expected a TCP port (1..65535), got '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        ssh_port = (unsigned)v;
+                        break;
+                }
                 case 't': {
                         char *end = NULL;
                         unsigned long v = strtoul(optarg, &end, 10);
@@ -254,14 +271,14 @@ int cmd_qemu(int argc, char **argv) {
                         break;
                 }
                 case 'h':
-                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]\n");
+                        printf("slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--ssh-port N] [--write] [--reboot]\n");
                         return EXIT_OK;
                 default:
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]");
+                log_error("usage: slipway qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--ssh-port N] [--write] [--reboot]");
                 return EXIT_USAGE;
         }
         const char *image = argv[optind];
@@ -299,9 +316,13 @@ int cmd_qemu(int argc, char **argv) {
         const char *ovmf_code = secure_boot ? OVMF_CODE_SECBOOT : OVMF_CODE;
         const char *ovmf_vars = secure_boot && !setup_mode ? OVMF_VARS_MS : OVMF_VARS;
         /* The SMM OVMF needs SMM in the machine and a flash only SMM may write. */
-        const char *base[] = { "-machine", secure_boot ? "q35,smm=on" : "q35", "-m", "1024", "-nographic", "-nic", "user,restrict=on,model=virtio-net-pci" };
+        _cleanup_free_ char *nic = ssh_port ? xasprintf("user,restrict=on,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:%u-:22", ssh_port)
+                                            : xstrdup("user,restrict=on,model=virtio-net-pci");
+        const char *base[] = { "-machine", secure_boot ? "q35,smm=on" : "q35", "-m", "1024", "-nographic", "-nic", nic };
         for (size_t i = 0; i < ELEMENTSOF(base); i++)
                 strv_push(&args, base[i]);
+        if (ssh_port)
+                log_info("qemu: the guest's SSH on 127.0.0.1:%u (ssh -p %u root@127.0.0.1)", ssh_port, ssh_port);
         if (!reboot)
                 strv_push(&args, "-no-reboot");
         if (secure_boot) {

@@ -143,6 +143,49 @@ int accounts_group_id(struct cfg *c, const char *name, gid_t *ret_gid) {
 static bool valid_account_name(const char *s) { return profile_account_name_ok(s); }
 static bool valid_field(const char *s) { return profile_passwd_field_ok(s); }
 
+/* Autologin: drop-ins for systemd's getty units that start agetty with
+ * --autologin.  agetty adds "-f USER" to login's command line only without
+ * -o, so -o says it: '-p -f -- \\u' (keep the environment, no password,
+ * the user).  The rest is the ExecStart of systemd's getty@.service and
+ * serial-getty@.service: tty1 (the VGA console) and ttyS0 (what `slipway
+ * qemu` and Azure's serial console show; the kernel's console=ttyS0 makes
+ * systemd start it). */
+static const struct {
+        const char *dir, *args;
+} autologin_units[] = {
+        { "/etc/systemd/system/getty@tty1.service.d", "--noreset --noclear" },
+        { "/etc/systemd/system/serial-getty@ttyS0.service.d", "--noreset --noclear --keep-baud 115200,57600,38400,9600" },
+};
+#define AUTOLOGIN_DROPIN "slipway-autologin.conf"
+
+static const char *getty_program(struct cfg *c) {
+        static const char *const where[] = { "/usr/sbin/agetty", "/sbin/agetty" };
+        for (size_t i = 0; i < ELEMENTSOF(where); i++)
+                if (tree_exists(c->tree_fd, where[i]))
+                        return where[i];
+        return NULL;
+}
+
+static int autologin_apply(struct cfg *c, const struct slw_user *u) {
+        const char *agetty = getty_program(c);
+        if (!agetty)
+                return log_error_errno(-ENOENT, "autologin: no agetty in the tree");
+        for (size_t i = 0; i < ELEMENTSOF(autologin_units); i++) {
+                int r = cfg_mkdir(c, autologin_units[i].dir, 0755);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *text = xasprintf("# slipway: users[].autologin (%s): no password on this console\n"
+                                                      "[Service]\nExecStart=\n"
+                                                      "ExecStart=-%s -o '-p -f -- \\\\u' %s --autologin %s - ${TERM}\n",
+                                                      u->origin_path, agetty, autologin_units[i].args, u->name);
+                _cleanup_free_ char *path = xasprintf("%s/" AUTOLOGIN_DROPIN, autologin_units[i].dir);
+                if ((r = cfg_write_file(c, path, text, strlen(text), 0644, 0, 0)) < 0)
+                        return r;
+                cfg_change(c, "autologin", path, u->origin_path);
+        }
+        return 0;
+}
+
 /* Adds a group to group and gshadow (in memory). */
 static void group_add(struct cfg *c, const char *name, int64_t gid) {
         acc_append(&c->acc.group, xasprintf("%s:x:%lld:", name, (long long)gid));
@@ -201,6 +244,17 @@ int accounts_validate(struct cfg *c) {
                 if (!valid_field(u->shell) || !valid_field(u->home) || !valid_field(u->comment) || !valid_field(u->password)) {
                         cfg_error(c, u->origin_path, "user '%s': fields must not contain ':' or newlines", u->name);
                         continue;
+                }
+                const char *pw_problem = profile_password_problem(u->password);
+                if (pw_problem)
+                        cfg_error(c, u->origin_path, "user '%s': password: %s", u->name, pw_problem);
+                if (u->autologin) {
+                        for (size_t j = 0; j < i; j++)
+                                if (p->users[j].autologin && strcmp(p->users[j].name, u->name) != 0)
+                                        cfg_error(c, u->origin_path, "user '%s': autologin is %s's already (%s)", u->name,
+                                                  p->users[j].name, p->users[j].origin_path);
+                        if (!getty_program(c))
+                                cfg_error(c, u->origin_path, "user '%s': autologin needs agetty (util-linux) in the image", u->name);
                 }
                 if (u->home && !root_path_is_clean(u->home))
                         cfg_error(c, u->origin_path, "user '%s': home '%s' must be a clean absolute path", u->name, u->home);
@@ -490,6 +544,8 @@ int accounts_apply(struct cfg *c) {
                 for (size_t j = 0; j < i; j++)
                         dup = dup || strcmp(p->users[j].name, p->users[i].name) == 0;
                 if (!dup && (r = user_apply(c, &p->users[i])) < 0)
+                        return r;
+                if (!dup && p->users[i].autologin && (r = autologin_apply(c, &p->users[i])) < 0)
                         return r;
                 if (!dup)
                         cfg_change(c, "user", p->users[i].name, p->users[i].origin_path);

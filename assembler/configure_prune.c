@@ -25,7 +25,7 @@ int prune_validate(struct cfg *c) {
         if (c->p->generalize)
                 for (size_t i = 0; i < c->p->n_users; i++) {
                         const struct slw_user *u = &c->p->users[i];
-                        if (u->password && strcmp(u->password, "locked") != 0)
+                        if (!profile_password_locks(u->password))
                                 cfg_error(c, u->origin_path, "user '%s' has a password, but generalize: true asks for none", u->name);
                 }
         return 0;

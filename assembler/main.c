@@ -9,7 +9,7 @@
 
 const struct command commands[] = {
         { "build", cmd_build,
-          "build PROFILE [-o DIR] [--output FMT,..] [--set KEY=VALUE] [--cache DIR] [--mirror URL]",
+          "build PROFILE [-o DIR] [--output FMT,..] [--set KEY=VALUE] [--ssh-key FILE.pub] [--cache DIR] [--mirror URL]",
           "Runs the stages (resolve, rootfs, configure, disk, bootloader, export, report,\n"
           "verify) and writes the artifacts to DIR (default: out/). Not as root, it runs\n"
           "in a user namespace with your subordinate ids (/etc/subuid). On a terminal one\n"
@@ -19,6 +19,8 @@ const struct command commands[] = {
           "  -o, --outdir DIR     where artifacts go (created if missing)\n"
           "  --output FMT,..      override the profile's outputs (raw,vhd,vhd-dynamic,qcow2,iso,tar)\n"
           "  --set KEY=VALUE      override a profile value by dotted path (origin: command line)\n"
+          "  --ssh-key FILE.pub   add this public key to root's ~/.ssh/authorized_keys (a\n"
+          "                       private key is refused)\n"
           "  --cache DIR          package and rootfs cache (default: $SLIPWAY_CACHE or\n"
           "                       /var/cache/slipway as root, ~/.cache/slipway otherwise)\n"
           "  --mirror URL         package mirror (default: the build host's own apt sources)\n"
@@ -42,12 +44,13 @@ const struct command commands[] = {
         { "size", cmd_size, "size diff OLD NEW [--json] [--fail-over BYTES] [--top N]",
           "Explains what grew and shrank between two builds (size.json files or output\n"
           "directories), by package and directory. Exit 1 when the growth is over --fail-over.\n" },
-        { "qemu", cmd_qemu, "qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--write] [--reboot]",
+        { "qemu", cmd_qemu, "qemu IMAGE [--uefi [--secure-boot [--setup-mode]]] [--iso] [--disk virtio|nvme] [--accel auto|kvm|tcg] [--timeout SECONDS] [--marker TEXT] [--ssh-port N] [--write] [--reboot]",
           "Boots an image with qemu, serial console on stdio. --accel auto (the default, or\n"
           "$SLIPWAY_QEMU_ACCEL) uses KVM when it works and falls back to TCG (with a notice)\n"
           "when it does not; --accel tcg where KVM creates VMs but hangs guests (some nested\n"
           "setups). --disk nvme attaches the image as an NVMe disk, as Azure's NVMe-only VM\n"
-          "sizes do (default virtio). The guest gets no outside network.\n" },
+          "sizes do (default virtio). The guest gets no outside network; --ssh-port N\n"
+          "forwards 127.0.0.1:N (only) to the guest's port 22: ssh -p N root@127.0.0.1.\n" },
         { "upload", cmd_upload,
           "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--merge-gap BYTES] [--zero-budget PERCENT] [--profile PROFILE] [--json]",
           "Uploads a fixed VHD to an Azure page blob, sending only the 512-byte pages that\n"

@@ -30,6 +30,10 @@
 #define SRC_NVME "https://learn.microsoft.com/en-us/azure/virtual-machines/nvme-overview"
 #define SRC_NVME_RULES "https://learn.microsoft.com/en-us/azure/virtual-machines/enable-nvme-interface"
 #define SRC_MARKET "https://learn.microsoft.com/en-us/partner-center/marketplace-offers/azure-vm-certification-faq"
+/* SERIAL: "Azure Serial Console for Linux": the console is the guest's
+ * ttyS0 getty, reachable by anyone with the VM Contributor role; the
+ * guest's login (a local user with a password) is what guards it. */
+#define SRC_SERIAL "https://learn.microsoft.com/en-us/troubleshoot/azure/virtual-machines/linux/serial-console-linux"
 
 const char *rule_status_name(enum rule_status s) {
         return s == RULE_PASS ? "pass" : s == RULE_WARN ? "warn" : "fail";
@@ -737,6 +741,64 @@ static void rules_ssh(struct ext4_reader *e, struct azure_report *rep) {
         free(where);
 }
 
+/* ---- console autologin ---- */
+/* An ExecStart= of a getty unit that runs agetty with --autologin (or -a):
+ * systemd drop-ins (what users[].autologin writes) and whole units in
+ * /etc/systemd/system, and drop-ins in /usr/lib/systemd/system. */
+static bool getty_autologin(const char *text) {
+        _cleanup_free_ char *copy = xstrdup(text);
+        for (char *line = copy, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                while (isspace((unsigned char)*line))
+                        line++;
+                if (!startswith(line, "ExecStart=") || !strstr(line, "getty"))
+                        continue;
+                char *save = NULL;
+                for (char *w = strtok_r(line + strlen("ExecStart="), " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+                        if (strcmp(w, "--autologin") == 0 || startswith(w, "--autologin=") || strcmp(w, "-a") == 0)
+                                return true;
+        }
+        return false;
+}
+
+static void rule_autologin(struct ext4_reader *e, struct azure_report *rep) {
+        static const char *const dirs[] = { "/etc/systemd/system", "/usr/lib/systemd/system" };
+        for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
+                _cleanup_strv_free_ char **l = NULL;
+                if (ext4_list_dir(e, dirs[d], &l) < 0)
+                        continue;
+                for (size_t i = 0; l[i]; i++) {
+                        if (!strstr(l[i], "getty"))
+                                continue;
+                        _cleanup_strv_free_ char **files = NULL;
+                        _cleanup_free_ char *p = xasprintf("%s/%s", dirs[d], l[i]);
+                        if (endswith(l[i], ".service.d")) {
+                                _cleanup_strv_free_ char **c = NULL;
+                                if (ext4_list_dir(e, p, &c) >= 0)
+                                        for (size_t j = 0; c[j]; j++)
+                                                if (endswith(c[j], ".conf")) {
+                                                        _cleanup_free_ char *f = xasprintf("%s/%s", p, c[j]);
+                                                        strv_push(&files, f);
+                                                }
+                        } else if (d == 0 && endswith(l[i], ".service"))
+                                strv_push(&files, p);
+                        for (size_t j = 0; files && files[j]; j++) {
+                                _cleanup_free_ char *text = NULL;
+                                if (ext4_read_file(e, files[j], 1 * MiB, &text, NULL) < 0 || !getty_autologin(text))
+                                        continue;
+                                azure_report_add(rep, "console.autologin", RULE_FAIL, SRC_SERIAL,
+                                                 "%s logs in without a password (agetty --autologin): anyone who may open "
+                                                 "the VM's serial console gets a shell (a development image? users[].autologin)",
+                                                 files[j]);
+                                return;
+                        }
+                }
+        }
+        azure_report_add(rep, "console.autologin", RULE_PASS, SRC_SERIAL, "no getty logs in automatically");
+}
+
 /* ---- generalized ---- */
 static void rules_generalized(struct ext4_reader *e, struct azure_report *rep) {
         /* GENERIC ("deprovision"): a generalized image has an empty
@@ -843,6 +905,7 @@ int azure_verify(struct image_reader *r, struct image_info *info, struct azure_r
         rule_nvme_naming(info->root, rep);
         rule_agent(info->root, rep);
         rules_ssh(info->root, rep);
+        rule_autologin(info->root, rep);
         rules_generalized(info->root, rep);
         return 0;
 }

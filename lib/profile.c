@@ -73,7 +73,7 @@ static const struct skey file_keys[] = {
 static const struct skey user_keys[] = {
         { .name = "name", .type = T_STR }, { .name = "uid", .type = T_INT, .min = 0, .max = 4294967294 }, { .name = "gid", .type = T_INT, .min = 0, .max = 4294967294 },
         { .name = "system", .type = T_BOOL }, { .name = "shell", .type = T_STR }, { .name = "home", .type = T_STR }, { .name = "comment", .type = T_STR }, { .name = "password", .type = T_STR },
-        { .name = "ssh-authorized-keys", .type = T_STRLIST }, { .name = "groups", .type = T_STRLIST }, END };
+        { .name = "ssh-authorized-keys", .type = T_STRLIST }, { .name = "groups", .type = T_STRLIST }, { .name = "autologin", .type = T_BOOL }, END };
 static const struct skey group_keys[] = {
         { .name = "name", .type = T_STR }, { .name = "gid", .type = T_INT, .min = 0, .max = 4294967294 }, { .name = "system", .type = T_BOOL }, END };
 static const struct skey prune_keys[] = {
@@ -564,6 +564,54 @@ bool profile_passwd_field_ok(const char *s) {
         return !s || (!strchr(s, ':') && !strchr(s, '\n'));
 }
 
+bool profile_password_locks(const char *s) {
+        return !s || strcmp(s, "locked") == 0 || strcmp(s, "!") == 0 || strcmp(s, "*") == 0;
+}
+
+/* The hashes crypt(3) of Debian's libxcrypt makes by default or on
+ * request, with the length of their last field (the hash proper). */
+static const struct {
+        const char *prefix;
+        size_t hash_len;
+} crypt_methods[] = {
+        { "$y$", 43 }, { "$gy$", 43 }, { "$7$", 43 }, { "$2b$", 53 }, { "$2y$", 53 }, { "$2a$", 53 },
+        { "$6$", 86 }, { "$5$", 43 },
+};
+
+const char *profile_password_problem(const char *s) {
+        if (profile_password_locks(s))
+                return NULL;
+        const char *h = s[0] == '!' ? s + 1 : s;       /* "!$y$...": a hash, locked */
+        if (!*s)
+                return "an empty password field lets anyone log in without a password; write \"locked\" "
+                       "(or leave password out) or a crypt(3) hash";
+        if (startswith(h, "$1$") || startswith(h, "$md5"))
+                return "MD5-crypt is too weak to be accepted; make a yescrypt hash with `mkpasswd -m yescrypt` "
+                       "(Debian package whois) or a SHA-512 one with `openssl passwd -6`";
+        size_t m = 0;
+        while (m < ELEMENTSOF(crypt_methods) && !startswith(h, crypt_methods[m].prefix))
+                m++;
+        if (m == ELEMENTSOF(crypt_methods))
+                return h[0] == '$' ? "an unknown crypt(3) method; expected $y$ (yescrypt), $gy$, $7$, $2b$, $6$ or $5$ "
+                                     "(make one with `mkpasswd -m yescrypt` or `openssl passwd -6`)"
+                                   : "this looks like a plain-text password: the profile takes only a crypt(3) hash "
+                                     "(make one with `mkpasswd -m yescrypt` or `openssl passwd -6`, and paste its output), "
+                                     "or \"locked\"";
+        for (const char *p = h; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                      *p == '/' || *p == '$' || *p == '=' || *p == ','))
+                        return "not a crypt(3) hash: it has characters no hash has (copy the whole output of "
+                               "`mkpasswd -m yescrypt` or `openssl passwd -6`)";
+        const char *last = strrchr(h, '$');
+        size_t fields = 0;
+        for (const char *p = h; *p; p++)
+                fields += *p == '$';
+        if (fields < 3 || strlen(last + 1) != crypt_methods[m].hash_len)
+                return "a truncated or malformed crypt(3) hash (copy the whole output of `mkpasswd -m yescrypt` "
+                       "or `openssl passwd -6`)";
+        return NULL;
+}
+
 bool profile_unit_name_ok(const char *u) {
         /* the unit types systemd has; configure_systemd.c uses this too */
         static const char *const suffixes[] = { ".service", ".socket", ".target", ".timer", ".path", ".mount",
@@ -992,7 +1040,8 @@ static void check_configure_values(struct validator *v, const struct pnode *root
         /* configure_accounts.c and configure_prune.c */
         const struct pnode *gen = pnode_get(root, "generalize");
         bool generalize = scalar_ok(gen) && strcmp(gen->value, "true") == 0;
-        const struct pnode *users = pnode_get(root, "users");
+        const struct pnode *users = pnode_get(root, "users"), *autologin = NULL;
+        size_t autologin_i = 0;
         for (size_t i = 0; users && users->kind == PNODE_SEQ && i < users->n_items; i++) {
                 const struct pnode *u = users->items[i];
                 if (u->kind != PNODE_MAP)
@@ -1003,13 +1052,36 @@ static void check_configure_values(struct validator *v, const struct pnode *root
                                            i, home->value);
                 const struct pnode *keys = pnode_get(u, "ssh-authorized-keys");
                 for (size_t k = 0; keys && keys->kind == PNODE_SEQ && k < keys->n_items; k++)
-                        if (scalar_ok(keys->items[k]) && strchr(keys->items[k]->value, '\n'))
+                        if (scalar_ok(keys->items[k]) && strstr(keys->items[k]->value, "PRIVATE KEY"))
+                                profile_errors_add(v->errs, keys->items[k]->origin, "users[%zu].ssh-authorized-keys[%zu]: this "
+                                                   "is a private key; authorized_keys takes the public one (the .pub file, "
+                                                   "or what `ssh-keygen -y -f KEY` prints)", i, k);
+                        else if (scalar_ok(keys->items[k]) && strchr(keys->items[k]->value, '\n'))
                                 profile_errors_add(v->errs, keys->items[k]->origin, "users[%zu].ssh-authorized-keys[%zu]: an "
                                                    "SSH key is one line of authorized_keys", i, k);
-                if (generalize && scalar_ok(pw) && strcmp(pw->value, "locked") != 0)
+                const char *problem = scalar_ok(pw) && profile_passwd_field_ok(pw->value) ? profile_password_problem(pw->value) : NULL;
+                if (problem)    /* the value itself is never repeated: it may be a secret */
+                        profile_errors_add(v->errs, pw->origin, "users[%zu].password: %s", i, problem);
+                else if (generalize && scalar_ok(pw) && !profile_password_locks(pw->value))
                         profile_errors_add(v->errs, pw->origin, "users[%zu].password: generalize: true asks for an image "
                                            "without passwords (%s:%u); set \"locked\" or leave it out", i,
                                            gen->origin.file ? gen->origin.file : "?", gen->origin.line);
+                /* configure_accounts.c writes getty drop-ins for one user */
+                const struct pnode *al = pnode_get(u, "autologin");
+                if (scalar_ok(al) && strcmp(al->value, "true") == 0) {
+                        if (generalize)
+                                profile_errors_add(v->errs, al->origin, "users[%zu].autologin: generalize: true asks for an "
+                                                   "image for many machines (%s:%u), and autologin gives a shell on its "
+                                                   "console to anyone who reaches it; use autologin in development "
+                                                   "profiles only", i, gen->origin.file ? gen->origin.file : "?", gen->origin.line);
+                        else if (autologin)
+                                profile_errors_add(v->errs, al->origin, "users[%zu].autologin: only one user can be logged in "
+                                                   "on the console automatically; users[%zu] (%s:%u) is already", i,
+                                                   autologin_i, autologin->origin.file ? autologin->origin.file : "?",
+                                                   autologin->origin.line);
+                        else
+                                autologin = al, autologin_i = i;
+                }
         }
 }
 
@@ -1318,7 +1390,7 @@ static void build_model(struct slw_profile *p) {
                         .system = bool_at(u, "system", false), .shell = str_at(u, "shell"), .home = str_at(u, "home"),
                         .comment = str_at(u, "comment"), .password = str_at(u, "password"),
                         .ssh_authorized_keys = strv_at(u, "ssh-authorized-keys"), .groups = strv_at(u, "groups"),
-                        .origin_path = xasprintf("users[%zu]", i),
+                        .autologin = bool_at(u, "autologin", false), .origin_path = xasprintf("users[%zu]", i),
                 };
                 p->users[p->n_users++] = su;
         }

@@ -83,6 +83,7 @@ struct slw_user {
         char *password;         /* NULL/"locked" = locked, or a crypt(3) hash */
         char **ssh_authorized_keys;
         char **groups;          /* supplementary */
+        bool autologin;         /* logged in on the serial console and tty1 without a password */
         char *origin_path;
 };
 
@@ -278,6 +279,11 @@ const char *part_type_name(enum slw_part_type t);
  * them; validation refuses the same (one rule, two callers). */
 bool profile_account_name_ok(const char *s);
 bool profile_passwd_field_ok(const char *s);
+/* users[].password: NULL when S is one the configure stage writes (a
+ * crypt(3) hash, "!"+hash, or a lock: "locked", "!", "*"), else why not,
+ * in words that never repeat S (it may be a plain-text password). */
+const char *profile_password_problem(const char *s);
+bool profile_password_locks(const char *s);     /* NULL, "locked", "!" or "*" */
 /* A systemd unit name (NAME.service, .socket, .target, ...), as the
  * configure stage takes it (configure_systemd.c has its own copy). */
 bool profile_unit_name_ok(const char *u);

@@ -210,8 +210,11 @@ static void test_errors_before_any_write(void **state) {
         cfg_close(&c);
 }
 
+#define BOB_HASH "$6$abcdefgh$3rj1vTLX64btReFsM4MQ22otcD40l7vbtw7qCyr0dxc4kxNmgx53xVM8gWiLYbCqTHTbXFaVFU7ZT28pnvdyu0"
+
 static void test_accounts(void **state) {
         struct fx *f = *state;
+        put(f, "usr/sbin/agetty", "", 0755);
         char *keys[] = { (char *)"ssh-ed25519 AAAA test@x", NULL };
         char *supp[] = { (char *)"sudo", (char *)"builders", NULL };
         struct slw_group groups[] = {
@@ -219,9 +222,10 @@ static void test_accounts(void **state) {
                 { .name = (char *)"sudo", .gid = 27, .origin_path = (char *)"groups[1]" },
         };
         struct slw_user users[] = {
-                { .name = (char *)"alice", .uid = -1, .gid = -1, .ssh_authorized_keys = keys, .groups = supp, .origin_path = (char *)"users[0]" },
+                { .name = (char *)"alice", .uid = -1, .gid = -1, .ssh_authorized_keys = keys, .groups = supp, .autologin = true,
+                  .origin_path = (char *)"users[0]" },
                 { .name = (char *)"svc", .uid = -1, .gid = -1, .system = true, .origin_path = (char *)"users[1]" },
-                { .name = (char *)"bob", .uid = 2000, .gid = -1, .password = (char *)"$6$salt$hash", .origin_path = (char *)"users[2]" },
+                { .name = (char *)"bob", .uid = 2000, .gid = -1, .password = (char *)BOB_HASH, .origin_path = (char *)"users[2]" },
                 { .name = (char *)"alice", .uid = -1, .gid = -1, .origin_path = (char *)"users[3]" },   /* same again: fine */
         };
         f->p.groups = groups;
@@ -243,8 +247,18 @@ static void test_accounts(void **state) {
         assert_non_null(strstr(gs, "sudo:*::alice\n"));
         assert_non_null(strstr(sh, "alice:!:20454:0:99999:7:::\n"));
         assert_non_null(strstr(sh, "svc:*:20454:"));
-        assert_non_null(strstr(sh, "bob:$6$salt$hash:20454:"));
+        assert_non_null(strstr(sh, "bob:" BOB_HASH ":20454:"));
         free(pw); free(sh); free(gr); free(gs);
+        /* autologin: alice on tty1 and ttyS0, agetty with -f through -o */
+        static const char *const dropins[] = { "etc/systemd/system/getty@tty1.service.d/slipway-autologin.conf",
+                                               "etc/systemd/system/serial-getty@ttyS0.service.d/slipway-autologin.conf" };
+        for (size_t i = 0; i < ELEMENTSOF(dropins); i++) {
+                char *d = get(f, dropins[i]);
+                assert_non_null(d);
+                assert_non_null(strstr(d, "[Service]\nExecStart=\nExecStart=-/usr/sbin/agetty -o '-p -f -- \\\\u' --noreset --noclear "));
+                assert_non_null(strstr(d, " --autologin alice - ${TERM}\n"));
+                free(d);
+        }
 
         struct stat st;
         char *p = path_join(f->dir, "home/alice/.ssh/authorized_keys");
@@ -263,6 +277,24 @@ static void test_accounts(void **state) {
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0640);
         free(p);
+}
+
+/* Refused before anything is written: autologin without agetty, two
+ * users logged in automatically, a password that is not a hash. */
+static void test_autologin_and_password_errors(void **state) {
+        struct fx *f = *state;
+        struct slw_user users[] = {
+                { .name = (char *)"root", .uid = -1, .gid = -1, .autologin = true, .origin_path = (char *)"users[0]" },
+                { .name = (char *)"dev", .uid = -1, .gid = -1, .autologin = true, .password = (char *)"hunter2",
+                  .origin_path = (char *)"users[1]" },
+        };
+        f->p.users = users;
+        f->p.n_users = 2;
+        assert_int_equal(stage_configure(&f->ctx), -EINVAL);
+        assert_false(exists(f, "etc/systemd/system/getty@tty1.service.d"));
+        char *sh = get(f, "etc/shadow");
+        assert_string_equal(sh, SHADOW);
+        free(sh);
 }
 
 static void test_files_and_settings(void **state) {
@@ -536,6 +568,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_errors_before_any_write, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_autologin_and_password_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_files_and_settings, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_systemd, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kernel_modules, setup, teardown),
