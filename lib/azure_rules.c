@@ -789,8 +789,9 @@ static void rule_autologin(struct ext4_reader *e, struct azure_report *rep) {
                                 if (ext4_read_file(e, files[j], 1 * MiB, &text, NULL) < 0 || !getty_autologin(text))
                                         continue;
                                 azure_report_add(rep, "console.autologin", RULE_FAIL, SRC_SERIAL,
-                                                 "%s logs in without a password (agetty --autologin): anyone who may open "
-                                                 "the VM's serial console gets a shell (a development image? users[].autologin)",
+                                                 "%s runs agetty --autologin: that console gives a shell without a password "
+                                                 "(on Azure's serial console, to anyone allowed to open it); users[].autologin "
+                                                 "is for development images",
                                                  files[j]);
                                 return;
                         }
