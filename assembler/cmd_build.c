@@ -201,6 +201,8 @@ static int add_ssh_key(struct slw_profile *p, const char *file) {
         }
         strv_push(&root->ssh_authorized_keys, line);
         log_info("--ssh-key: %.*s... for root", (int)MIN(strcspn(line, " "), (size_t)40), line);
+        if (p->generalize)
+                log_warning("--ssh-key: generalize is on, yet every machine made from this image lets this key in as root");
         return 0;
 }
 
