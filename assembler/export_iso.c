@@ -265,6 +265,12 @@ static int build_iso(struct build_ctx *ctx, const char *scratch, const char *out
                 if ((r = expand_to("grub/iso.cfg.in", keys, values, ELEMENTSOF(keys), cfg)) < 0)
                         return r;
         }
+        /* Built into the El Torito boot images (BIOS and EFI).  The medium
+         * is found by a marker file unique to the build (not by volume
+         * label: two slipway ISOs attached at once must not mix), then its
+         * grub.cfg is read.  The template holds no comments: GRUB runs an
+         * embedded config with its rescue parser, which reports a `#` line
+         * as "Unknown command `#'" on the console. */
         _cleanup_free_ char *early = path_join(scratch, "early.cfg");
         {
                 const char *keys[] = { "ISO_ID" };
