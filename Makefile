@@ -5,7 +5,7 @@ DATADIR ?= $(PREFIX)/share/slipway
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libfyaml fdisk blkid ext2fs libzstd libarchive libcrypto json-c zlib com_err libcurl
+PKGS    := libfyaml fdisk blkid ext2fs libzstd liblzma libarchive libcrypto json-c zlib com_err libcurl
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -34,7 +34,7 @@ SAN_OBJ  := $(LIB_SRC:%.c=build/san/%.o) $(patsubst %.c,build/san/%.o,$(filter-o
 # Azure Storage emulator test-upload-azure uploads to (tests/lib/azurite.sh:
 # into the slipway cache, once).
 DEPS_BUILD := build-essential pkg-config libfyaml-dev libfdisk-dev libblkid-dev \
-	libext2fs-dev libzstd-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev \
+	libext2fs-dev libzstd-dev liblzma-dev libarchive-dev libssl-dev libjson-c-dev libcmocka-dev zlib1g-dev libcurl4-openssl-dev \
 	clang libclang-rt-14-dev
 DEPS_RUN   := e2fsprogs dosfstools mtools fdisk grub-common mmdebstrap uidmap debian-archive-keyring \
 	qemu-system-x86 qemu-utils ovmf seabios squashfs-tools xorriso zstd \

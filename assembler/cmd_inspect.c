@@ -2,8 +2,8 @@
 /* slipway inspect IMAGE [--json]
  *
  * Format, partitions, filesystems, boot code, OS, kernel and package count
- * of a raw, VHD, qcow2 or ISO image, read without root and without
- * mounting (lib/image_inspect.c).  Exit 0, 1 when the image is unreadable
+ * of a raw, VHD, qcow2 or ISO image (a live ISO's from its squashfs), read
+ * without root and without mounting (lib/image_inspect.c).  Exit 0, 1 when the image is unreadable
  * or corrupt (one line on stderr says why), 2 on usage errors. */
 #include "commands.h"
 #include "image_inspect.h"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "image_inspect.h"
 #include "fat_reader.h"
+#include "iso9660.h"
+#include "squashfs_reader.h"
 #include "log.h"
 #include "util.h"
 
@@ -198,44 +200,81 @@ static int probe_filesystem(struct image_reader *r, uint64_t offset, uint64_t si
         return 0;
 }
 
-static int read_os_info(struct image_info *info) {
-        struct ext4_reader *e = info->root;
+/* What the OS facts are read through: the ext4 root of a disk, or the
+ * squashfs of a live ISO.  Both return -ENOENT, -ENOTDIR, -EISDIR and
+ * -EFBIG without logging; anything else is a corrupt filesystem (logged). */
+struct os_fs {
+        void *fs;
+        int (*read_file)(void *fs, const char *path, size_t max, char **ret);
+        int (*list_dir)(void *fs, const char *path, char ***ret);
+};
+
+static int ext4_os_read(void *fs, const char *path, size_t max, char **ret) { return ext4_read_file(fs, path, max, ret, NULL); }
+static int ext4_os_list(void *fs, const char *path, char ***ret) { return ext4_list_dir(fs, path, ret); }
+static int sqfs_os_read(void *fs, const char *path, size_t max, char **ret) { return squashfs_read_file(fs, path, max, ret, NULL); }
+static int sqfs_os_list(void *fs, const char *path, char ***ret) { return squashfs_list_dir(fs, path, ret); }
+
+static bool absent(int k) {
+        return k == -ENOENT || k == -ENOTDIR || k == -EISDIR || k == -EFBIG || k == -EINVAL || k == -ELOOP;
+}
+
+static char *os_release_value(char *line, const char *key) {
+        if (!startswith(line, key) || line[strlen(key)] != '=')
+                return NULL;
+        char *v = line + strlen(key) + 1;
+        size_t n = strlen(v);
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+                v[n - 1] = 0;
+                v++;
+        }
+        return xstrdup(v);
+}
+
+/* os-release, the kernels in /boot (for a live root without any, the
+ * module directories), the dpkg database. */
+static int read_os_facts(const struct os_fs *o, bool modules_fallback, struct image_info *info) {
         _cleanup_free_ char *osr = NULL;
-        int k = ext4_read_file(e, "/etc/os-release", 1 * MiB, &osr, NULL);
+        int k = o->read_file(o->fs, "/etc/os-release", 1 * MiB, &osr);
         if (k == -ENOENT)
-                k = ext4_read_file(e, "/usr/lib/os-release", 1 * MiB, &osr, NULL);
-        if (k < 0 && k != -ENOENT && k != -EISDIR && k != -EFBIG)
+                k = o->read_file(o->fs, "/usr/lib/os-release", 1 * MiB, &osr);
+        if (k < 0 && !absent(k))
                 return k;
-        for (char *line = osr, *next; line && *line; line = next) {
+        for (char *line = k >= 0 ? osr : NULL, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = 0;
-                if (startswith(line, "PRETTY_NAME=")) {
-                        char *v = line + strlen("PRETTY_NAME=");
-                        size_t n = strlen(v);
-                        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-                                v[n - 1] = 0;
-                                v++;
-                        }
-                        info->os_pretty_name = xstrdup(v);
-                }
+                char *v;
+                if (!info->os_pretty_name && (v = os_release_value(line, "PRETTY_NAME")))
+                        info->os_pretty_name = v;
+                else if (!info->os_id && (v = os_release_value(line, "ID")))
+                        info->os_id = v;
+                else if (!info->os_version_id && (v = os_release_value(line, "VERSION_ID")))
+                        info->os_version_id = v;
         }
 
         _cleanup_strv_free_ char **boot = NULL;
-        k = ext4_list_dir(e, "/boot", &boot);
-        if (k < 0 && k != -ENOENT && k != -ENOTDIR)
+        k = o->list_dir(o->fs, "/boot", &boot);
+        if (k < 0 && !absent(k))
                 return k;
         for (size_t i = 0; boot && boot[i]; i++)
                 if (startswith(boot[i], "vmlinuz-"))
                         strv_push(&info->kernels, boot[i] + strlen("vmlinuz-"));
+        if (!info->kernels && modules_fallback) {
+                _cleanup_strv_free_ char **mods = NULL;
+                k = o->list_dir(o->fs, "/usr/lib/modules", &mods);
+                if (k < 0 && !absent(k))
+                        return k;
+                for (size_t i = 0; mods && mods[i]; i++)
+                        strv_push(&info->kernels, mods[i]);
+        }
         strv_sort(info->kernels);
 
         /* Debian: count the "install ok installed" stanzas of dpkg's status
          * file.  RPM databases (sqlite) are not read: package_count stays -1. */
         _cleanup_free_ char *status = NULL;
         info->package_count = -1;
-        k = ext4_read_file(e, "/var/lib/dpkg/status", 256 * MiB, &status, NULL);
-        if (k < 0 && k != -ENOENT && k != -EISDIR && k != -EFBIG)
+        k = o->read_file(o->fs, "/var/lib/dpkg/status", 256 * MiB, &status);
+        if (k < 0 && !absent(k))
                 return k;
         if (k >= 0) {
                 info->package_count = 0;
@@ -243,11 +282,58 @@ static int read_os_info(struct image_info *info) {
                         if (p == status || p[-1] == '\n')
                                 info->package_count++;
         }
+        return 0;
+}
+
+static int read_os_info(struct image_info *info) {
+        struct ext4_reader *e = info->root;
+        struct os_fs o = { .fs = e, .read_file = ext4_os_read, .list_dir = ext4_os_list };
+        int k = read_os_facts(&o, false, info);
+        if (k < 0)
+                return k;
         ext2_filsys fs = e->fs;
         uint64_t bs = (uint64_t)EXT2_BLOCK_SIZE(fs->super);
         info->fs_size = ext2fs_blocks_count(fs->super) * bs;
         info->fs_used = (ext2fs_blocks_count(fs->super) - ext2fs_free_blocks_count(fs->super)) * bs;
         info->fs_df_used = ext4_df_used(fs);
+        return 0;
+}
+
+/* A live ISO's root filesystem: the squashfs live-boot (Debian), casper
+ * (Ubuntu) or dracut's dmsquash-live (Fedora, when it is the tree itself)
+ * boot. */
+static const char *const live_squashfs[] = { "/live/filesystem.squashfs", "/casper/filesystem.squashfs", "/LiveOS/squashfs.img" };
+
+static int inspect_iso_root(struct image_reader *r, struct image_info *info) {
+        for (size_t i = 0; i < ELEMENTSOF(live_squashfs); i++) {
+                uint64_t off = 0, size = 0;
+                int k = iso9660_find_file(r, live_squashfs[i], &off, &size);
+                if (k == -ENOENT || k == -ENOTDIR || k == -EISDIR)
+                        continue;
+                if (k < 0)
+                        return k;
+                _cleanup_squashfs_reader_ struct squashfs_reader *s = NULL;
+                k = squashfs_reader_open(r, off, size, live_squashfs[i], &s);
+                if (k == -EOPNOTSUPP) {   /* warned: the ISO is still shown */
+                        info->iso_root_path = xstrdup(live_squashfs[i]);
+                        info->iso_root_size = size;
+                        info->iso_root_unread = true;
+                        return 0;
+                }
+                if (k < 0)
+                        return k;
+                if ((k = squashfs_exists(s, "/etc/os-release")) == 0)
+                        k = squashfs_exists(s, "/usr/lib/os-release");
+                if (k < 0)
+                        return k;
+                if (k == 0)
+                        continue;   /* LiveOS/squashfs.img holding an ext4 image: not read */
+                info->iso_root_path = xstrdup(live_squashfs[i]);
+                info->iso_root_size = squashfs_bytes_used(s);
+                info->iso_root_compression = squashfs_compression(s);
+                struct os_fs o = { .fs = s, .read_file = sqfs_os_read, .list_dir = sqfs_os_list };
+                return read_os_facts(&o, true, info);
+        }
         return 0;
 }
 
@@ -424,6 +510,8 @@ int image_inspect(struct image_reader *r, struct image_info *info) {
                         log_error("%s: ISO 9660 image without an El Torito boot record: not bootable", r->path);
                         return -EBADMSG;
                 }
+                if ((k = inspect_iso_root(r, info)) < 0)
+                        return k;
         }
         k = inspect_boot(r, info);
         if (k < 0)
@@ -468,6 +556,9 @@ void image_info_done(struct image_info *info) {
         free(info->disk_id);
         ext4_reader_free(info->root);
         free(info->os_pretty_name);
+        free(info->os_id);
+        free(info->os_version_id);
+        free(info->iso_root_path);
         strv_free(info->kernels);
         free(info->iso_volume_id);
         memset(info, 0, sizeof *info);
@@ -545,13 +636,26 @@ json_object *image_info_to_json(const struct image_info *info) {
                 json_object_object_add(iso, "el_torito", json_object_new_boolean(info->eltorito));
                 json_object_object_add(iso, "el_torito_bios", json_object_new_boolean(info->eltorito_bios));
                 json_object_object_add(iso, "el_torito_uefi", json_object_new_boolean(info->eltorito_uefi));
+                json_object *root = NULL;
+                if (info->iso_root_path) {
+                        root = json_object_new_object();
+                        json_object_object_add(root, "path", json_text(info->iso_root_path));
+                        json_object_object_add(root, "type", json_object_new_string("squashfs"));
+                        json_object_object_add(root, "size", json_object_new_int64((int64_t)info->iso_root_size));
+                        json_object_object_add(root, "compression", str_or_null(info->iso_root_compression));
+                        json_object_object_add(root, "read", json_object_new_boolean(!info->iso_root_unread));
+                }
+                json_object_object_add(iso, "root_fs", root);
                 json_object_object_add(o, "iso", iso);
         }
-        if (info->root) {
+        if (info->root || (info->iso_root_path && !info->iso_root_unread)) {
                 json_object *os = json_object_new_object();
-                json_object_object_add(os, "root_partition", info->root_partition >= 0
+                json_object_object_add(os, "root_partition", info->root && info->root_partition >= 0
                                        ? json_object_new_int64((int64_t)info->partitions[info->root_partition].number) : NULL);
+                json_object_object_add(os, "root_fs", json_text(info->root ? "ext4" : info->iso_root_path));
                 json_object_object_add(os, "pretty_name", str_or_null(info->os_pretty_name));
+                json_object_object_add(os, "id", str_or_null(info->os_id));
+                json_object_object_add(os, "version_id", str_or_null(info->os_version_id));
                 json_object_object_add(os, "kernel", str_or_null(image_info_kernel(info)));
                 json_object *k = json_object_new_array();
                 for (size_t i = 0; info->kernels && info->kernels[i]; i++)
@@ -559,9 +663,10 @@ json_object *image_info_to_json(const struct image_info *info) {
                 json_object_object_add(os, "kernels", k);
                 json_object_object_add(os, "package_count", info->package_count >= 0 ? json_object_new_int64(info->package_count) : NULL);
                 json_object_object_add(os, "package_db", json_object_new_string(info->package_count >= 0 ? "dpkg" : "unknown"));
-                json_object_object_add(os, "fs_size", json_object_new_int64((int64_t)info->fs_size));
-                json_object_object_add(os, "fs_used", json_object_new_int64((int64_t)info->fs_used));
-                json_object_object_add(os, "fs_df_used", json_object_new_int64((int64_t)info->fs_df_used));
+                /* a squashfs has no free space: its size is under iso.root_fs */
+                json_object_object_add(os, "fs_size", info->root ? json_object_new_int64((int64_t)info->fs_size) : NULL);
+                json_object_object_add(os, "fs_used", info->root ? json_object_new_int64((int64_t)info->fs_used) : NULL);
+                json_object_object_add(os, "fs_df_used", info->root ? json_object_new_int64((int64_t)info->fs_df_used) : NULL);
                 json_object_object_add(o, "os", os);
         }
         return o;
@@ -628,13 +733,34 @@ void image_info_print(const struct image_info *info, FILE *out) {
                 fprintf(out, "iso volume id:   %s\nel torito:       %s (bios %s, uefi %s)\n",
                         SHOWN(info->iso_volume_id), yes_no(info->eltorito),
                         yes_no(info->eltorito_bios), yes_no(info->eltorito_uefi));
-        if (info->root) {
+        if (info->format == IMAGE_FORMAT_ISO) {
+                if (info->iso_root_path && info->iso_root_unread)
+                        fprintf(out, "live root fs:    %s (%s, not read: see the warning)\n", SHOWN(info->iso_root_path),
+                                format_bytes(info->iso_root_size, b1));
+                else if (info->iso_root_path)
+                        fprintf(out, "live root fs:    %s (squashfs, %s, %s)\n", SHOWN(info->iso_root_path),
+                                info->iso_root_compression, format_bytes(info->iso_root_size, b1));
+                else
+                        fprintf(out, "live root fs:    none found (%s, %s or %s with an os-release)\n", live_squashfs[0],
+                                live_squashfs[1], live_squashfs[2]);
+        }
+        if (info->root || (info->iso_root_path && !info->iso_root_unread)) {
                 fprintf(out, "os:              %s\n", SHOWN(info->os_pretty_name));
+                if (info->os_id || info->os_version_id)
+                        fprintf(out, "os id:           %s %s\n", SHOWN(info->os_id), SHOWN(info->os_version_id));
                 fprintf(out, "kernel:          %s\n", SHOWN(image_info_kernel(info)));
+                if (strv_length(info->kernels) > 1) {
+                        fprintf(out, "kernels:        ");
+                        for (size_t i = 0; info->kernels[i]; i++)
+                                fprintf(out, " %s", SHOWN(info->kernels[i]));
+                        fprintf(out, "\n");
+                }
                 if (info->package_count >= 0)
                         fprintf(out, "packages:        %ld (dpkg)\n", info->package_count);
                 else
                         fprintf(out, "packages:        unknown (only dpkg databases are read)\n");
+        }
+        if (info->root) {
                 char b3[32];
                 fprintf(out, "root fs used:    %s of %s as df shows it (%s with the filesystem's metadata)\n",
                         format_bytes(info->fs_df_used, b3), format_bytes(info->fs_size, b2), format_bytes(info->fs_used, b1));

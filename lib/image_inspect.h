@@ -52,6 +52,7 @@ struct image_info {
         ssize_t root_partition;         /* index into partitions, or -1 for the whole disk */
         struct ext4_reader *root;       /* open, or NULL */
         char *os_pretty_name;
+        char *os_id, *os_version_id;    /* os-release ID and VERSION_ID */
         char **kernels;                 /* versions from /boot/vmlinuz-*, sorted */
         long package_count;             /* dpkg "install ok installed"; -1 unknown */
         uint64_t fs_size, fs_used;     /* fs_used: blocks in use, metadata included */
@@ -60,6 +61,13 @@ struct image_info {
         /* ISO 9660 */
         char *iso_volume_id;
         bool eltorito, eltorito_bios, eltorito_uefi;
+        /* A live ISO's root filesystem (a squashfs at one of the paths live
+         * systems boot): os_pretty_name, kernels and package_count come
+         * from it; root stays NULL.  NULL when the ISO has none. */
+        char *iso_root_path;
+        uint64_t iso_root_size;
+        const char *iso_root_compression;   /* static: "zstd", "xz", "gzip"; NULL when unread */
+        bool iso_root_unread;               /* a squashfs this reader refuses (lz4, ...): no OS facts */
 };
 
 int image_inspect(struct image_reader *r, struct image_info *ret);

@@ -4,7 +4,8 @@
  * MBR table, VHD fixed/dynamic, qcow2, ISO 9660, or a bare filesystem),
  * handed to the same reader (lib/image_reader.c, lib/qcow2_reader.c) and
  * inspector (lib/image_inspect.c: libfdisk, libblkid, the ext4 and FAT
- * readers) the commands use:
+ * readers; for an ISO, its ISO 9660 directories and the live squashfs,
+ * lib/iso9660.c and lib/squashfs_reader.c) the commands use:
  *   - inspect: image_inspect, then the report as text and as JSON;
  *   - verify --azure (the fast path, no libguestfs): as azure_verify_path
  *     does, image_inspect with a bad VHD footer checksum left to the rules,
