@@ -20,6 +20,12 @@
  * with --reboot, the reset after enrollment comes back with Secure Boot
  * enforced by those keys.
  *
+ * Before qemu starts, the file is read as `inspect` reads it: one that is
+ * not an image this firmware boots (not a disk image at all, truncated, no
+ * partition table, no boot code for BIOS, no \EFI\BOOT\BOOTX64.EFI for
+ * UEFI, an ISO without the El Torito image) is refused with exit 1.  The
+ * drive's format is the container found (raw, vpc, qcow2), not the suffix.
+ *
  * --marker TEXT: the console output is watched (and still shown); exit 0
  * as soon as TEXT appears, 1 when --timeout (default 600 s) passes or qemu
  * ends first.  The boot tests use this.
@@ -30,6 +36,7 @@
  * `ssh -p N root@127.0.0.1` works.  Never on other addresses: the guest
  * of a development image may let anyone in. */
 #include "commands.h"
+#include "image_inspect.h"
 #include "log.h"
 #include "spawn.h"
 #include "util.h"
@@ -72,12 +79,70 @@ static bool kvm_works(void) {
         return ok;
 }
 
-static const char *image_format(const char *path) {
-        if (endswith(path, ".vhd"))
+/* qemu's name for the container the reader found (not the file's suffix). */
+static const char *qemu_format(enum image_format f) {
+        switch (f) {
+        case IMAGE_FORMAT_VHD_FIXED:
+        case IMAGE_FORMAT_VHD_DYNAMIC:
                 return "vpc";
-        if (endswith(path, ".qcow2"))
+        case IMAGE_FORMAT_QCOW2:
                 return "qcow2";
-        return "raw";   /* .raw, .img, .iso and anything else */
+        case IMAGE_FORMAT_RAW:
+        case IMAGE_FORMAT_ISO:
+                break;
+        }
+        return "raw";
+}
+
+/* Before qemu starts: the file must be something the chosen firmware can
+ * boot, read the way `inspect` reads it (lib/image_inspect.c: the
+ * container, the partition table, the MBR's boot code, the ESP's
+ * \EFI\BOOT\BOOTX64.EFI, an ISO's El Torito catalog).  A text file, a
+ * file of zeros, a truncated qcow2 or an image without boot code for this
+ * firmware would otherwise give a firmware screen saying "No bootable
+ * device" until --timeout.  Whether a loader's signature is trusted is left
+ * to the firmware (--secure-boot tests boot unsigned loaders on purpose).
+ * 0, or -EBADMSG after saying why. */
+static int probe_bootable(const char *image, bool cdrom, bool uefi, enum image_format *ret_format) {
+        _cleanup_image_reader_ struct image_reader *r = NULL;
+        int k = image_reader_open(image, &r);
+        if (k < 0) {
+                log_error("%s is not a bootable image (the error above says why); qemu not started", image);
+                return -EBADMSG;
+        }
+        if (r->size < 64 * KiB) {
+                log_error("%s is not a bootable image: its disk is %" PRIu64 " bytes, too small to hold a partition table and a "
+                          "boot loader; qemu not started", image, r->size);
+                return -EBADMSG;
+        }
+        struct image_info info;
+        k = image_inspect(r, &info);
+        if (k < 0) {
+                image_info_done(&info);
+                log_error("%s is not a bootable image (the error above says why); qemu not started", image);
+                return -EBADMSG;
+        }
+        const char *why = NULL;
+        if (cdrom && info.format != IMAGE_FORMAT_ISO)
+                why = "attached as a CD-ROM (--iso or the .iso suffix), but it is not an ISO 9660 image";
+        else if (cdrom && uefi && !info.eltorito_uefi)
+                why = "its El Torito catalog has no UEFI (EFI) boot image: boot it without --uefi";
+        else if (cdrom && !uefi && !info.eltorito_bios)
+                why = "its El Torito catalog has no BIOS boot image: boot it with --uefi";
+        else if (!cdrom && info.n_partitions == 0)
+                why = "no partition table (a bare filesystem is not a disk a firmware boots)";
+        else if (!cdrom && uefi && !info.efi_loader)
+                why = "no EFI System Partition holding \\EFI\\BOOT\\BOOTX64.EFI, which UEFI firmware boots";
+        else if (!cdrom && !uefi && !info.mbr_boot_code)
+                why = "no boot code in the MBR, which a BIOS runs (a UEFI-only image? add --uefi)";
+        enum image_format f = r->format;
+        image_info_done(&info);
+        if (why) {
+                log_error("%s is not a bootable image: %s; qemu not started", image, why);
+                return -EBADMSG;
+        }
+        *ret_format = f;
+        return 0;
 }
 
 static int copy_file(const char *from, const char *to) {
@@ -305,6 +370,9 @@ int cmd_qemu(int argc, char **argv) {
                 log_error_errno(-errno, "cannot read %s", image);
                 return EXIT_USAGE;
         }
+        enum image_format format = IMAGE_FORMAT_RAW;
+        if (probe_bootable(image, iso, uefi, &format) < 0)
+                return EXIT_FAILURE_BUILD;
         _cleanup_free_ char *qemu = find_program("qemu-system-x86_64");
         if (!qemu) {
                 log_error("qemu-system-x86_64 not found (Debian package qemu-system-x86)");
@@ -384,7 +452,7 @@ int cmd_qemu(int argc, char **argv) {
         }
         bool nvme = !iso && strcmp(disk, "nvme") == 0;
         drive = iso ? xasprintf("file=%s,format=raw,media=cdrom,readonly=on", escaped)
-                    : xasprintf("file=%s,format=%s,if=%s%s", escaped, image_format(image), nvme ? "none,id=disk0" : "virtio",
+                    : xasprintf("file=%s,format=%s,if=%s%s", escaped, qemu_format(format), nvme ? "none,id=disk0" : "virtio",
                                 writable ? "" : ",snapshot=on");
         strv_push(&args, "-drive");
         strv_push(&args, drive);

@@ -38,7 +38,8 @@ const struct command commands[] = {
           "profiles ($SLIPWAY_DATADIR/profiles, the checkout's or the installed ones).\n" },
         { "inspect", cmd_inspect, "inspect IMAGE [--json]",
           "Partitions, filesystems, UUIDs, boot code, os-release, kernel, package count\n"
-          "of a raw, vhd, qcow2 or iso image, without root and without mounting.\n" },
+          "of a raw, vhd, qcow2 or iso image, without root and without mounting. For a\n"
+          "live ISO: El Torito, and the OS facts from its squashfs (/live/filesystem.squashfs).\n" },
         { "verify", cmd_verify, "verify --azure IMAGE [--deep] [--json]",
           "Checks an image against Azure's requirements.\n" },
         { "size", cmd_size, "size diff OLD NEW [--json] [--fail-over BYTES] [--top N]",
@@ -50,7 +51,10 @@ const struct command commands[] = {
           "when it does not; --accel tcg where KVM creates VMs but hangs guests (some nested\n"
           "setups). --disk nvme attaches the image as an NVMe disk, as Azure's NVMe-only VM\n"
           "sizes do (default virtio). The guest gets no outside network; --ssh-port N\n"
-          "forwards 127.0.0.1:N (only) to the guest's port 22: ssh -p N root@127.0.0.1.\n" },
+          "forwards 127.0.0.1:N (only) to the guest's port 22: ssh -p N root@127.0.0.1.\n"
+          "A file that is not an image this firmware boots (not a disk image, truncated,\n"
+          "no boot code for BIOS, no \\EFI\\BOOT\\BOOTX64.EFI for --uefi, an ISO without that\n"
+          "El Torito image) is refused with exit 1 before qemu starts.\n" },
         { "upload", cmd_upload,
           "upload azure IMAGE.vhd (--sas-url URL | [--connection-string S] --container NAME [--name BLOB]) [--overwrite | --resume] [--jobs N] [--retries N] [--limit-rate BYTES] [--merge-gap BYTES] [--zero-budget PERCENT] [--profile PROFILE] [--json]",
           "Uploads a fixed VHD to an Azure page blob, sending only the 512-byte pages that\n"
