@@ -34,6 +34,11 @@ struct cfg {
         struct acc_db acc;
         /* Planned by validation, carried out by apply. */
         bool regenerate_initramfs;
+        /* "origin_path value" lines of what the declarative keys do not
+         * show (extra trees' contents, post-install scripts): part of the
+         * initramfs inputs (cfg_inputs_add). */
+        char *inputs;
+        size_t inputs_len;
 };
 
 /* The stage's state for CTX (its tree opened); cfg_close releases it. */
@@ -46,6 +51,9 @@ int cfg_error(struct cfg *c, const char *origin_path, const char *fmt, ...) __at
 void cfg_warning(struct cfg *c, const char *origin_path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Records a change in build.json (when the build provides the recorder). */
 void cfg_change(struct cfg *c, const char *what, const char *where, const char *origin_path);
+
+/* Adds a line to c->inputs. */
+void cfg_inputs_add(struct cfg *c, const char *origin_path, const char *value);
 
 /* Every access to the tree goes through these (lib/tree.h): paths are
  * inside the tree, resolved against its root fd, so no symlink in the
@@ -112,3 +120,11 @@ int fstab_apply(struct cfg *c);
 int immutable_apply(struct cfg *c);
 /* That dracut module (add_dracutmodules name: slipway-etc-overlay); part of the initramfs's inputs. */
 #define IMMUTABLE_ETC_DRACUT_MODULE "/usr/lib/dracut/modules.d/90slipway-etc-overlay"
+
+/* extra-trees and scripts (configure_scripts.c).  Trees are copied after
+ * the accounts, post-install scripts run before prune, finalize scripts
+ * last (see there). */
+int extra_trees_validate(struct cfg *c);
+int extra_trees_apply(struct cfg *c);
+int scripts_validate(struct cfg *c);
+int scripts_run(struct cfg *c, bool finalize);

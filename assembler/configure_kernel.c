@@ -480,6 +480,16 @@ static void initramfs_inputs_hash(struct cfg *c, char out[65]) {
                 if (tree_has(c, dirs[i]))
                         hash_tree(c, dirs[i], 0, &acc, &len);
         }
+        if (c->inputs) {
+                /* extra trees and post-install scripts (configure_scripts.c):
+                 * they may change what the generator reads anywhere */
+                char sum[65];
+                sha256_hex(c->inputs, c->inputs_len, sum);
+                _cleanup_free_ char *line = xasprintf("configure-inputs %s\n", sum);
+                acc = xrealloc(acc, len + strlen(line) + 1);
+                strcpy(acc + len, line);
+                len += strlen(line);
+        }
         _cleanup_free_ char *dep = NULL, *builtin = NULL;
         if (read_modfile(c, "modules.dep", &dep) == 0) {
                 char sum[65];

@@ -56,6 +56,14 @@ void cfg_change(struct cfg *c, const char *what, const char *where, const char *
         build_record_change(c->ctx, what, where, origin_path);
 }
 
+void cfg_inputs_add(struct cfg *c, const char *origin_path, const char *value) {
+        _cleanup_free_ char *line = xasprintf("%s %s\n", origin_path, value);
+        size_t l = strlen(line);
+        c->inputs = xrealloc(c->inputs, c->inputs_len + l + 1);
+        memcpy(c->inputs + c->inputs_len, line, l + 1);
+        c->inputs_len += l;
+}
+
 int cfg_resolve(struct cfg *c, const char *path, unsigned flags, char **ret_canon) {
         return tree_resolve(c->tree_fd, path, flags, NULL, NULL, ret_canon);
 }
@@ -207,6 +215,9 @@ void cfg_close(struct cfg *c) {
         c->tree_fd = -1;
         free(c->kver);
         c->kver = NULL;
+        free(c->inputs);
+        c->inputs = NULL;
+        c->inputs_len = 0;
 }
 
 int stage_configure(struct build_ctx *ctx) {
@@ -227,7 +238,9 @@ int stage_configure(struct build_ctx *ctx) {
         if (r < 0)
                 goto out;
         accounts_validate(&c);
+        extra_trees_validate(&c);
         files_validate(&c);
+        scripts_validate(&c);
         system_settings_validate(&c);
         systemd_validate(&c);
         kernel_validate(&c);
@@ -239,21 +252,28 @@ int stage_configure(struct build_ctx *ctx) {
                 goto out;
         }
 
-        /* Pass 2: write.  Accounts first (files may be owned by new users),
-         * the initramfs after everything it reads (modules list, pruned
-         * modules, files under /etc/initramfs-tools), generalize last so
-         * nothing the other steps run leaves traces behind. */
+        /* Pass 2: write.  Accounts first (files and extra trees may be owned
+         * by new users), then extra trees (a files: entry wins over a tree's
+         * file), post-install scripts after every declarative step, the
+         * initramfs after everything it reads (modules list, pruned
+         * modules, files under /etc/initramfs-tools), generalize after that
+         * so nothing the other steps run leaves traces behind, and the
+         * finalize scripts last. */
         if ((r = accounts_apply(&c)) < 0 ||
+            (r = extra_trees_apply(&c)) < 0 ||
             (r = files_apply(&c)) < 0 ||
             (r = system_settings_apply(&c)) < 0 ||
             (r = fstab_apply(&c)) < 0 ||
             (r = immutable_apply(&c)) < 0 ||
             (r = systemd_apply(&c)) < 0 ||
+            (r = scripts_run(&c, false)) < 0 ||
             (r = prune_apply(&c)) < 0 ||
             (r = kernel_prune_modules(&c)) < 0 ||
             (r = kernel_apply_initramfs(&c)) < 0)
                 goto out;
         if (c.p->generalize && (r = generalize_apply(&c)) < 0)
+                goto out;
+        if ((r = scripts_run(&c, true)) < 0)
                 goto out;
         log_info("configure: done in %.1f s", (double)(now_usec() - t0) / 1e6);
         r = 0;

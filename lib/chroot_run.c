@@ -6,7 +6,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,9 +60,52 @@ static int mount_into(const char *tree, const char *where, const char *src, cons
         return 0;
 }
 
-static int child_main(const char *tree, char *const argv[], const struct chroot_run_opts *opts, int out_fd) {
-        if (unshare(CLONE_NEWNS) < 0)
-                return log_error_errno(-errno, "chroot: unshare(CLONE_NEWNS)");
+/* The loopback interface of a new network namespace starts down. */
+static int loopback_up(void) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        struct ifreq ifr = {};
+        strncpy(ifr.ifr_name, "lo", sizeof(ifr.ifr_name) - 1);
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return -errno;
+        return 0;
+}
+
+static void write_all(int fd, const char *p, size_t len) {
+        for (size_t off = 0; off < len;) {
+                ssize_t k = write(fd, p + off, len - off);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                off += (size_t)k;
+        }
+}
+
+/* In the child: each line of the program's output goes to the parent
+ * (which logs it), not to the log from here: a forked copy of a process
+ * with a progress thread must not take the log's locks. */
+static void forward_line(const char *line, void *userdata) {
+        int fd = *(int *)userdata;
+        size_t n = strlen(line);
+        char *buf = xmalloc(n + 1);
+        memcpy(buf, line, n);
+        buf[n] = '\n';
+        write_all(fd, buf, n + 1);
+        free(buf);
+}
+
+static int child_main(const char *tree, char *const argv[], const struct chroot_run_opts *opts, int out_fd, int status_fd) {
+        int flags = CLONE_NEWNS | (opts && opts->private_network ? CLONE_NEWNET : 0);
+        if (unshare(flags) < 0)
+                return log_error_errno(-errno, "chroot: unshare(CLONE_NEWNS%s)", flags & CLONE_NEWNET ? "|CLONE_NEWNET" : "");
+        int k;
+        if ((flags & CLONE_NEWNET) && (k = loopback_up()) < 0)
+                return log_error_errno(k, "chroot: bringing up the loopback interface of a new network namespace");
         /* Private, recursively: our mounts must not propagate to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return log_error_errno(-errno, "chroot: making mounts private");
@@ -79,6 +125,16 @@ static int child_main(const char *tree, char *const argv[], const struct chroot_
                 .quiet = opts && opts->quiet,
                 .stdin_fd = -1,
         };
+        if (opts && opts->output_line) {
+                ro.stdout_to_stderr = true;
+                ro.stderr_line = forward_line;
+                ro.userdata = &out_fd;
+                r = run_command_status(argv, &ro, NULL);
+                if (r < 0)
+                        return r;
+                write_all(status_fd, (const char *)&r, sizeof(r));
+                return 0;
+        }
         if (out_fd >= 0) {
                 /* run_command captures into memory; forward it to the parent. */
                 char *out = NULL;
@@ -107,10 +163,16 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
         if (spawn_interrupted())
                 return -EINTR;
 
-        int pipefd[2] = { -1, -1 };
-        bool capture = opts && opts->capture_stdout;
-        if (capture && pipe2(pipefd, O_CLOEXEC) < 0)
+        int pipefd[2] = { -1, -1 }, statusfd[2] = { -1, -1 };
+        bool capture = opts && opts->capture_stdout, lines = opts && opts->output_line && !capture;
+        if ((capture || lines) && pipe2(pipefd, O_CLOEXEC) < 0)
                 return log_error_errno(-errno, "pipe");
+        if (lines && pipe2(statusfd, O_CLOEXEC) < 0) {
+                int e = -errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return log_error_errno(e, "pipe");
+        }
 
         fflush(stdout);
         fflush(stderr);
@@ -123,11 +185,15 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
                  * program, which run_command() put in a group of its own. */
                 if (pipefd[0] >= 0)
                         close(pipefd[0]);
-                int r = child_main(tree, argv, opts, pipefd[1]);
+                if (statusfd[0] >= 0)
+                        close(statusfd[0]);
+                int r = child_main(tree, argv, opts, pipefd[1], statusfd[1]);
                 _exit(r == 0 ? 0 : r == -EINTR ? 3 : 1);
         }
         if (pipefd[1] >= 0)
                 close(pipefd[1]);
+        if (statusfd[1] >= 0)
+                close(statusfd[1]);
 
         /* The child is not one of spawn's registered groups, so a SIGINT
          * sent to slipway alone (not to the terminal's whole group) does not
@@ -144,6 +210,36 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
 
         char *out = NULL;
         size_t len = 0, cap = 0;
+        if (lines) {
+                /* whole lines to the callback as they come */
+                char buf[16384];
+                for (;;) {
+                        FORWARD_INTERRUPT();
+                        ssize_t k = read(pipefd[0], buf, sizeof(buf));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        if (len + (size_t)k + 1 > cap) {
+                                cap = MAX(cap * 2, len + (size_t)k + 1);
+                                out = xrealloc(out, cap);
+                        }
+                        memcpy(out + len, buf, (size_t)k);
+                        len += (size_t)k;
+                        char *start = out, *nl;
+                        while ((nl = memchr(start, '\n', len - (size_t)(start - out)))) {
+                                *nl = '\0';
+                                opts->output_line(start, opts->userdata);
+                                start = nl + 1;
+                        }
+                        len -= (size_t)(start - out);
+                        memmove(out, start, len);
+                }
+                close(pipefd[0]);
+                free(out);
+                out = NULL;
+                len = 0;
+        }
         if (capture) {
                 char buf[16384];
                 for (;;) {
@@ -178,8 +274,25 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
                 if (opts->out_len)
                         *opts->out_len = len;
         }
-        if (spawn_interrupted())
+        if (spawn_interrupted()) {
+                if (statusfd[0] >= 0)
+                        close(statusfd[0]);
                 return -EINTR;
+        }
+        if (lines) {
+                int st = -1;
+                ssize_t k;
+                while ((k = read(statusfd[0], &st, sizeof(st))) < 0 && errno == EINTR)
+                        ;
+                close(statusfd[0]);
+                if (k != (ssize_t)sizeof(st) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        return -EIO;   /* could not be started; the child logged why */
+                if (opts->ret_status)
+                        *opts->ret_status = st;
+                else if (st != 0)
+                        return log_error_errno(-EIO, "%s inside the image exited with status %d", argv[0], st);
+                return 0;
+        }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         /* The child already logged what failed. */

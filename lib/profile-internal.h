@@ -61,3 +61,11 @@ void pnode_append(struct pnode *parent, struct pnode *child);
 struct pnode *pnode_take(struct pnode *parent, size_t i);
 
 size_t edit_distance(const char *a, const char *b);
+
+/* A T_MODE value ("0644" quoted, or 0o644). */
+int profile_parse_mode(const struct pnode *n, uint32_t *ret);
+/* scripts and extra-trees (lib/profile-scripts.c): the checks beyond types
+ * (files exist, paths are clean), the typed model, and freeing it. */
+void profile_scripts_check(const struct pnode *root, struct profile_errors *errs);
+void profile_scripts_model(struct slw_profile *p, const struct pnode *root);
+void profile_scripts_free(struct slw_profile *p);

@@ -105,6 +105,16 @@ static const struct skey immutable_keys[] = {
         { .name = "signing-key", .type = T_STR },
         END };
 
+/* scripts and extra-trees: lib/profile-scripts.c checks and types them */
+static const struct skey script_keys[] = { { .name = "source", .type = T_STR }, { .name = "network", .type = T_BOOL }, END };
+static const struct skey scripts_keys[] = {
+        { .name = "post-install", .type = T_MAPLIST, .sub = script_keys }, { .name = "finalize", .type = T_MAPLIST, .sub = script_keys }, END };
+static const struct skey tree_path_keys[] = {
+        { .name = "path", .type = T_STR }, { .name = "mode", .type = T_MODE }, { .name = "owner", .type = T_STR }, { .name = "group", .type = T_STR }, END };
+static const struct skey extra_tree_keys[] = {
+        { .name = "source", .type = T_STR }, { .name = "target", .type = T_STR }, { .name = "owner", .type = T_STR }, { .name = "group", .type = T_STR },
+        { .name = "paths", .type = T_MAPLIST, .sub = tree_path_keys }, END };
+
 static const struct skey top_keys[] = {
         { .name = "image", .type = T_MAP, .sub = image_keys },
         { .name = "distribution", .type = T_MAP, .sub = distribution_keys },
@@ -128,6 +138,8 @@ static const struct skey top_keys[] = {
         { .name = "report", .type = T_MAP, .sub = report_keys },
         { .name = "immutable", .type = T_MAP, .sub = immutable_keys },
         { .name = "strict", .type = T_BOOL },
+        { .name = "scripts", .type = T_MAP, .sub = scripts_keys },
+        { .name = "extra-trees", .type = T_MAPLIST, .sub = extra_tree_keys },
         END,
 };
 
@@ -217,6 +229,11 @@ static int parse_int64(const char *s, int64_t *ret) {
 
 /* Modes: a quoted octal string ("0644", "644", "0o644") or YAML 1.2's 0o644.
  * A plain 0644 is refused: YAML 1.2 reads it as the decimal 644. */
+static int parse_mode(const struct pnode *n, uint32_t *ret);
+int profile_parse_mode(const struct pnode *n, uint32_t *ret) {
+        return parse_mode(n, ret);
+}
+
 static int parse_mode(const struct pnode *n, uint32_t *ret) {
         const char *s = n->value;
         /* --set values are never YAML numbers: there "0755" means octal */
@@ -1680,6 +1697,8 @@ int profile_load_flags(const char *path, char *const *sets, unsigned flags, stru
         validate_map(&v, p->root, top_keys, "");
         if (clean)
                 check_semantics(&v, p->root);   /* written to cope with mistyped values */
+        if (clean)
+                profile_scripts_check(p->root, errs);
         const struct pnode *strict = pnode_get(p->root, "strict");
         if ((flags & PROFILE_LOAD_STRICT) || (strict && strict->kind == PNODE_SCALAR && strcmp(strict->value, "true") == 0))
                 for (size_t i = 0; i < unreasoned.n; i++)
@@ -1692,6 +1711,7 @@ int profile_load_flags(const char *path, char *const *sets, unsigned flags, stru
                 return r;
         }
         build_model(p);
+        profile_scripts_model(p, p->root);
         /* what the build would refuse before it writes anything, from the
          * typed model: the disk layout, and what the outputs need */
         check_layout(&v, p);
@@ -1766,6 +1786,7 @@ void profile_free(struct slw_profile *p) {
         free(p->immutable.signing_key);
         free(p->bootloader.secure_boot_key);
         free(p->bootloader.secure_boot_certificate);
+        profile_scripts_free(p);
         free(p);
 }
 

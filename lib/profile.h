@@ -74,6 +74,34 @@ struct slw_file {
         char *origin_path;      /* dotted path for profile_origin(), e.g. "files[3]" */
 };
 
+/* scripts.post-install[] / scripts.finalize[]: a program next to the
+ * profile, run inside the image tree (assembler/configure_scripts.c). */
+struct slw_script {
+        char *source;           /* host path, resolved relative to the declaring profile */
+        bool network;           /* the host's network; default: a network namespace of its own */
+        char *reason;
+        char *origin_path;      /* "scripts.post-install[0]" */
+};
+
+/* extra-trees[].paths[]: the owner and mode of one path of the tree in the image. */
+struct slw_tree_path {
+        char *path;             /* absolute, inside the image, at or below the tree's target */
+        uint32_t mode;          /* permission bits; only when has_mode */
+        bool has_mode;
+        char *owner, *group;    /* NULL: the tree's */
+        char *origin_path;
+};
+
+/* extra-trees[]: a host directory copied into the image. */
+struct slw_extra_tree {
+        char *source;           /* host directory, resolved relative to the declaring profile */
+        char *target;           /* absolute directory in the image, default "/" */
+        char *owner, *group;    /* default root */
+        struct slw_tree_path *paths; size_t n_paths;
+        char *reason;
+        char *origin_path;      /* "extra-trees[0]" */
+};
+
 struct slw_user {
         char *name;
         int64_t uid;            /* -1 = allocate */
@@ -157,6 +185,10 @@ struct slw_profile {
         struct slw_file *files; size_t n_files;
         struct slw_user *users; size_t n_users;
         struct slw_group *groups; size_t n_groups;
+
+        struct slw_script *post_install; size_t n_post_install;
+        struct slw_script *finalize; size_t n_finalize;
+        struct slw_extra_tree *extra_trees; size_t n_extra_trees;
 
         char *hostname, *locale, *timezone;
 

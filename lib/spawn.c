@@ -213,6 +213,8 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
                         dup2(in, 0);
                 if (opts->capture_stdout)
                         dup2(out_pipe[1], 1);
+                else if (opts->stdout_to_stderr)
+                        dup2(err_pipe[1], 1);
                 else if (opts->quiet) {
                         int devnull = open("/dev/null", O_WRONLY);
                         if (devnull >= 0)
@@ -311,6 +313,10 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
                 *opts->out = out;
                 if (opts->out_len)
                         *opts->out_len = out_len;
+        }
+        if (opts->stderr_line && lines.len > 0) {
+                lines.buf[lines.len] = '\0';
+                opts->stderr_line(lines.buf, opts->userdata);
         }
         if (ret_stderr_tail)
                 *ret_stderr_tail = tail_lines(tail, 5);
