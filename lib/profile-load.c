@@ -493,9 +493,10 @@ static void extract_reasons(struct loader *ld, struct pnode *n, bool top) {
 /* ---- merge ---- */
 
 /* What identifies an entry of a list of maps: files by path, users, groups
- * and repositories by name, partitions by label (else by type). */
+ * and repositories by name, partitions by label (else by type), scripts
+ * and extra-trees by source (as written). */
 static const char *identity_of(const struct pnode *item) {
-        static const char *const keys[] = { "path", "name", "label", "type" };
+        static const char *const keys[] = { "path", "name", "label", "type", "source" };
         if (!item || item->kind != PNODE_MAP)
                 return item && item->kind == PNODE_SCALAR ? item->value : NULL;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {

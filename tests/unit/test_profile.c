@@ -576,6 +576,34 @@ static void test_strict(void **state) {
         p = load_ok(s, NULL);
         profile_free(p);
         rm_rf(dir);
+/* scripts and extra-trees: sources relative to the declaring file, defaults,
+ * paths[] overrides, replace and remove by source */
+static void test_scripts_trees(void **state) {
+        struct slw_profile *p = load_ok(FIX "scripts/top.yaml", NULL);
+        /* bin/setup.sh of top.yaml replaced the overlay's entry of the same
+         * source (as written), and resolves next to top.yaml */
+        assert_int_equal(p->n_post_install, 1);
+        assert_string_equal(p->post_install[0].source, FIX "scripts/bin/setup.sh");
+        assert_true(p->post_install[0].network);
+        assert_string_equal(p->post_install[0].reason, "replaced by the top file");
+        assert_string_equal(p->post_install[0].origin_path, "scripts.post-install[0]");
+        assert_int_equal(p->n_finalize, 1);
+        assert_string_equal(p->finalize[0].source, FIX "scripts/bin/final.sh");
+        assert_false(p->finalize[0].network);
+        assert_origin(p, "scripts.finalize[0]", FIX "scripts/top.yaml:6:7");
+        assert_int_equal(p->n_extra_trees, 1);
+        const struct slw_extra_tree *t = &p->extra_trees[0];
+        assert_string_equal(t->source, FIX "scripts/overlay/tree");
+        assert_string_equal(t->target, "/opt/app");
+        assert_string_equal(t->owner, "app");
+        assert_string_equal(t->group, "root");
+        assert_int_equal(t->n_paths, 1);
+        assert_string_equal(t->paths[0].path, "/opt/app/etc/app.conf");
+        assert_true(t->paths[0].has_mode);
+        assert_int_equal(t->paths[0].mode, 0640);
+        assert_null(t->paths[0].owner);
+        assert_string_equal(t->paths[0].group, "app");
+        profile_free(p);
 }
 
 int main(void) {
@@ -594,6 +622,7 @@ int main(void) {
                 cmocka_unit_test(test_immutable_secure_boot),
                 cmocka_unit_test(test_include_resolve),
                 cmocka_unit_test(test_strict),
+                cmocka_unit_test(test_scripts_trees),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
