@@ -86,23 +86,75 @@ static void write_all(int fd, const char *p, size_t len) {
         }
 }
 
-/* In the child: each line of the program's output goes to the parent
- * (which logs it), not to the log from here: a forked copy of a process
- * with a progress thread must not take the log's locks. */
-static void forward_line(const char *line, void *userdata) {
-        int fd = *(int *)userdata;
-        size_t n = strlen(line);
-        char *buf = xmalloc(n + 1);
-        memcpy(buf, line, n);
-        buf[n] = '\n';
-        write_all(fd, buf, n + 1);
-        free(buf);
+/* The script's pid: what the init of its PID namespace forwards a
+ * SIGTERM or SIGINT to (a handler is what lets a signal reach that init). */
+static volatile pid_t script_pid;
+
+static void forward_to_script(int sig) {
+        (void)sig;
+        if (script_pid > 0)
+                kill(script_pid, SIGTERM);
+}
+
+/* The init (pid 1) of the program's PID namespace: mounts its own /proc,
+ * runs the program with the tree as root and its stdout and stderr on
+ * OUT_FD, waits for it and writes its status to STATUS_FD.  When it exits
+ * the kernel kills whatever the program left running (a daemon it
+ * started), so nothing goes on writing into the tree, and the output pipe
+ * reaches its end. */
+static int script_init(const char *tree, char *const argv[], const struct chroot_run_opts *opts, int out_fd, int status_fd) {
+        int r = mount_into(tree, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        if (r < 0)
+                return r;
+        struct sigaction sa = { .sa_handler = forward_to_script };
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "fork");
+        if (pid == 0) {
+                struct sigaction dfl = { .sa_handler = SIG_DFL };
+                sigemptyset(&dfl.sa_mask);
+                sigaction(SIGTERM, &dfl, NULL);
+                sigaction(SIGINT, &dfl, NULL);
+                sigaction(SIGHUP, &dfl, NULL);
+                int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+                        _exit(127);
+                if (chroot(tree) < 0 || chdir("/") < 0) {
+                        dprintf(2, "chroot %s: %s\n", tree, strerror(errno));
+                        _exit(127);
+                }
+                /* the environment spawn.c gives every program in the image */
+                clearenv();
+                putenv((char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+                putenv((char *)"HOME=/root");
+                putenv((char *)"LANG=C.UTF-8");
+                for (size_t i = 0; opts->env && opts->env[i]; i++)
+                        putenv(opts->env[i]);
+                execv(argv[0], argv);
+                dprintf(2, "%s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        script_pid = pid;
+        close(out_fd);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(-errno, "waitpid");
+        int st = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        write_all(status_fd, (const char *)&st, sizeof(st));
+        return 0;
 }
 
 static int child_main(const char *tree, char *const argv[], const struct chroot_run_opts *opts, int out_fd, int status_fd) {
-        int flags = CLONE_NEWNS | (opts && opts->private_network ? CLONE_NEWNET : 0);
+        bool script = opts && opts->output_line;
+        int flags = CLONE_NEWNS | (opts && opts->private_network ? CLONE_NEWNET : 0) | (script ? CLONE_NEWPID : 0);
         if (unshare(flags) < 0)
-                return log_error_errno(-errno, "chroot: unshare(CLONE_NEWNS%s)", flags & CLONE_NEWNET ? "|CLONE_NEWNET" : "");
+                return log_error_errno(-errno, "chroot: unshare(CLONE_NEWNS%s%s)", flags & CLONE_NEWNET ? "|CLONE_NEWNET" : "",
+                                       flags & CLONE_NEWPID ? "|CLONE_NEWPID" : "");
         int k;
         if ((flags & CLONE_NEWNET) && (k = loopback_up()) < 0)
                 return log_error_errno(k, "chroot: bringing up the loopback interface of a new network namespace");
@@ -111,7 +163,8 @@ static int child_main(const char *tree, char *const argv[], const struct chroot_
                 return log_error_errno(-errno, "chroot: making mounts private");
         int r;
         if ((r = mount_into(tree, "dev", "/dev", NULL, MS_BIND | MS_REC)) < 0 ||
-            (r = mount_into(tree, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0 ||
+            /* a script's /proc is its PID namespace's, mounted by its init */
+            (!script && (r = mount_into(tree, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)) < 0) ||
             (r = mount_into(tree, "sys", "/sys", NULL, MS_BIND | MS_REC | MS_RDONLY)) < 0 ||
             /* A booted system has a tmpfs on /run: what tools write there
              * (blkid's cache, locks) must not land in the image, where it
@@ -125,15 +178,28 @@ static int child_main(const char *tree, char *const argv[], const struct chroot_
                 .quiet = opts && opts->quiet,
                 .stdin_fd = -1,
         };
-        if (opts && opts->output_line) {
-                ro.stdout_to_stderr = true;
-                ro.stderr_line = forward_line;
-                ro.userdata = &out_fd;
-                r = run_command_status(argv, &ro, NULL);
-                if (r < 0)
-                        return r;
-                write_all(status_fd, (const char *)&r, sizeof(r));
-                return 0;
+        if (script) {
+                pid_t init = fork();
+                if (init < 0)
+                        return log_error_errno(-errno, "fork");
+                if (init == 0)
+                        _exit(script_init(tree, argv, opts, out_fd, status_fd) == 0 ? 0 : 1);
+                close(out_fd);
+                /* Interrupted (slipway forwards SIGTERM to us, whose
+                 * handler only sets the flag): pass it to the init. */
+                int status = 0;
+                bool forwarded = false;
+                for (;;) {
+                        if (!forwarded && spawn_interrupted()) {
+                                kill(init, SIGTERM);
+                                forwarded = true;
+                        }
+                        if (waitpid(init, &status, 0) >= 0)
+                                break;
+                        if (errno != EINTR)
+                                return log_error_errno(-errno, "waitpid");
+                }
+                return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
         }
         if (out_fd >= 0) {
                 /* run_command captures into memory; forward it to the parent. */
@@ -236,6 +302,10 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
                         memmove(out, start, len);
                 }
                 close(pipefd[0]);
+                if (len > 0) {
+                        out[len] = '\0';
+                        opts->output_line(out, opts->userdata);
+                }
                 free(out);
                 out = NULL;
                 len = 0;

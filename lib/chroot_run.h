@@ -24,7 +24,9 @@ struct chroot_run_opts {
          * interface (up): no route to the host's networks. */
         bool private_network;
         /* The program's stdout and stderr, merged, line by line, called in
-         * the calling process as they come (not with capture_stdout). */
+         * the calling process as they come (not with capture_stdout).  Such
+         * a program (a profile's script) also gets a PID namespace with its
+         * own /proc: what it leaves running is killed when it exits. */
         void (*output_line)(const char *line, void *userdata);
         void *userdata;
         /* When set, the program's exit status (128 + N for signal N) goes

@@ -213,8 +213,6 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
                         dup2(in, 0);
                 if (opts->capture_stdout)
                         dup2(out_pipe[1], 1);
-                else if (opts->stdout_to_stderr)
-                        dup2(err_pipe[1], 1);
                 else if (opts->quiet) {
                         int devnull = open("/dev/null", O_WRONLY);
                         if (devnull >= 0)

@@ -21,7 +21,6 @@ struct run_opts {
         size_t *out_len;
         int stdin_fd;             /* -1 or 0 = /dev/null; else this fd */
         bool keep_stderr;         /* stderr passes through even when quiet */
-        bool stdout_to_stderr;    /* stdout goes where stderr goes (stderr_line sees both) */
         /* Called with each whole line of stderr (without the newline), on
          * the calling thread, as the tool writes them (and with a last line
          * that has no newline). */
