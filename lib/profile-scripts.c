@@ -76,6 +76,17 @@ static const char *below(const char *path, const char *target) {
         return path[n] ? path + n + 1 : path + n;
 }
 
+/* Where the booted system mounts over the image (lib/profile.c refuses files: there too). */
+static const char *hidden_at_boot(const char *path) {
+        static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                size_t n = strlen(dirs[i]);
+                if (strncmp(path, dirs[i], n) == 0 && (path[n] == '/' || path[n] == '\0'))
+                        return dirs[i];
+        }
+        return NULL;
+}
+
 static void check_trees(const struct pnode *root, struct profile_errors *errs) {
         const struct pnode *trees = pnode_get(root, "extra-trees");
         for (size_t i = 0; trees && trees->kind == PNODE_SEQ && i < trees->n_items; i++) {
@@ -103,6 +114,12 @@ static void check_trees(const struct pnode *root, struct profile_errors *errs) {
                                 continue;
                         }
                         tv = target->value;
+                        const char *mnt = hidden_at_boot(tv);
+                        if (mnt) {
+                                profile_errors_add(errs, target->origin, "extra-trees[%zu].target: %s is under %s, which the "
+                                                   "booted system mounts over (the image would not have it)", i, tv, mnt);
+                                continue;
+                        }
                 }
                 const struct pnode *paths = pnode_get(it, "paths");
                 for (size_t j = 0; paths && paths->kind == PNODE_SEQ && j < paths->n_items; j++) {
