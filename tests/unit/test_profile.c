@@ -576,6 +576,8 @@ static void test_strict(void **state) {
         p = load_ok(s, NULL);
         profile_free(p);
         rm_rf(dir);
+}
+
 /* scripts and extra-trees: sources relative to the declaring file, defaults,
  * paths[] overrides, replace and remove by source */
 static void test_scripts_trees(void **state) {
