@@ -33,6 +33,10 @@ char *rootfs_cache_dir(const struct build_ctx *ctx);
 int apt_host_mirror(const char *root, char **ret);
 /* The mirror this build uses: --mirror, the profile's, else the host's. */
 int apt_resolve_mirror(const struct build_ctx *ctx, char **ret);
+/* Removes from a tree mmdebstrap just made what it took from the build
+ * host: its resolv.conf and hostname (and packages' backups of them), the
+ * build's sources.list and 99mmdebstrap apt options (rootfs_apt.c). */
+int apt_scrub_host_files(const char *dest);
 /* The first "E: " line of apt/mmdebstrap stderr output, or NULL. */
 char *apt_error_line(const char *stderr_text);
 

@@ -21,6 +21,7 @@
 #include "rootfs.h"
 #include "log.h"
 #include "spawn.h"
+#include "tree.h"
 #include "userns.h"
 #include "util.h"
 
@@ -224,6 +225,75 @@ char *apt_error_line(const char *text) {
                 p = *eol ? eol + 1 : eol;
         }
         return generic ? xstrndup(generic, strcspn(generic, "\n")) : NULL;
+}
+
+/* --- what mmdebstrap leaves of the build host ---------------------------- */
+
+/* True when the tree's PATH is a regular file with the bytes of the host's
+ * HOST_PATH (a copy mmdebstrap, or a package backing it up, made). */
+static bool is_host_copy(int root_fd, const char *path, const char *host_path) {
+        struct stat st;
+        if (tree_lstat(root_fd, path, &st) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        _cleanup_free_ char *mine = NULL, *host = NULL;
+        size_t mine_len = 0, host_len = 0;
+        if (tree_read_file(root_fd, path, 1 << 20, &mine, &mine_len) < 0 || read_file(host_path, &host, &host_len) < 0)
+                return false;
+        return mine_len == host_len && memcmp(mine, host, mine_len) == 0;
+}
+
+/* mmdebstrap copies the build host's /etc/resolv.conf and /etc/hostname
+ * into the tree (its "allow network access from within", with the host's
+ * mode), and systemd-resolved's postinst then keeps the copied resolv.conf
+ * as a backup; it writes the mirror it installed from into
+ * /etc/apt/sources.list (or sources.list.d/0000main.*, 0001main.*, ... for
+ * further sources) and its --aptopt options (this build's retries and
+ * timeouts) into /etc/apt/apt.conf.d/99mmdebstrap.  None of it is the
+ * image's: removed here, before the tree goes into the cache, so a cache
+ * entry holds nothing of the host that made it.  What the image has
+ * instead: no /etc/hostname (systemd's fallback, "localhost") unless the
+ * profile sets hostname:, no /etc/resolv.conf unless a package made one
+ * (systemd-resolved's link to its stub), and the package sources the
+ * configure stage writes (distribution.image-mirror). */
+int apt_scrub_host_files(const char *dest) {
+        _cleanup_close_ int root_fd = tree_root_open(dest);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "rootfs: cannot open the tree %s", dest);
+        static const struct {
+                const char *path, *host;
+        } copies[] = {
+                { "/etc/resolv.conf", "/etc/resolv.conf" },
+                { "/etc/hostname", "/etc/hostname" },
+                { "/etc/.resolv.conf.systemd-resolved.bak", "/etc/resolv.conf" },
+                { "/etc/resolvconf/resolv.conf.d/original", "/etc/resolv.conf" },
+        };
+        int r;
+        for (size_t i = 0; i < ELEMENTSOF(copies); i++)
+                if (is_host_copy(root_fd, copies[i].path, copies[i].host)) {
+                        if ((r = tree_remove(root_fd, copies[i].path, 0)) < 0)
+                                return log_error_errno(r, "rootfs: could not remove the build host's copy %s from the tree",
+                                                       copies[i].path);
+                        log_debug("rootfs: removed %s (the build host's)", copies[i].path);
+                }
+        /* The build's own apt sources and options. */
+        if ((r = tree_remove(root_fd, "/etc/apt/sources.list", 0)) < 0 ||
+            (r = tree_remove(root_fd, "/etc/apt/apt.conf.d/99mmdebstrap", 0)) < 0)
+                return log_error_errno(r, "rootfs: could not remove mmdebstrap's apt configuration from the tree");
+        _cleanup_strv_free_ char **names = NULL;
+        r = tree_dir_entries_sorted(root_fd, "/etc/apt/sources.list.d", &names);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "rootfs: reading /etc/apt/sources.list.d in the tree");
+        for (size_t i = 0; names && names[i]; i++) {
+                const char *n = names[i];
+                bool mine = strlen(n) > 4 && strspn(n, "0123456789") == 4 &&
+                            (endswith(n, "main.list") || endswith(n, "main.sources"));
+                if (!mine)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("/etc/apt/sources.list.d/%s", n);
+                if ((r = tree_remove(root_fd, path, 0)) < 0)
+                        return log_error_errno(r, "rootfs: could not remove %s from the tree", path);
+        }
+        return 0;
 }
 
 /* --- install ------------------------------------------------------------ */
@@ -559,7 +629,7 @@ static int apt_install(const struct build_ctx *ctx, const char *dest) {
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
         if (r == 0)
-                return 0;
+                return apt_scrub_host_files(dest);
 
         /* apt's own error lines, wherever they were: with --verbose the
          * last lines of the output may be other chatter. */

@@ -19,8 +19,10 @@
  * killed build leaves at most a .tmp-* directory, which the next build (when
  * its pid is gone) or `cache clean` removes. */
 
-/* 2: trees have an empty /dev (assembler/stage_rootfs.c) */
-#define CACHE_FORMAT_VERSION "2"
+/* 2: trees have an empty /dev (assembler/stage_rootfs.c)
+ * 3: apt trees hold nothing of the build host (no copied resolv.conf or
+ *    hostname, no build sources.list or 99mmdebstrap: rootfs_apt.c) */
+#define CACHE_FORMAT_VERSION "3"
 
 /* $SLIPWAY_CACHE, else /var/cache/slipway as root, else
  * $XDG_CACHE_HOME/slipway, else ~/.cache/slipway.  Never NULL. */
