@@ -114,7 +114,10 @@ int files_validate(struct cfg *c);
 int files_apply(struct cfg *c);
 int system_settings_validate(struct cfg *c);
 int system_settings_apply(struct cfg *c);
+/* /etc/fstab by UUID, only when the build writes a disk. */
 int fstab_apply(struct cfg *c);
+/* apt: the image's /etc/apt/sources.list.d/debian.sources (distribution.image-mirror). */
+int image_sources_apply(struct cfg *c);
 /* immutable.enabled: os-release IMAGE_ID/IMAGE_VERSION, the sysupdate.d transfers, and for
  * immutable.etc: overlay the dracut module that mounts /etc in the initrd (configure_immutable.c). */
 int immutable_apply(struct cfg *c);

@@ -128,6 +128,74 @@ int system_settings_validate(struct cfg *c) {
         for (char **a = p->kernel.cmdline; a && *a; a++)
                 if (strpbrk(*a, "\n") || !**a)
                         cfg_error(c, "kernel.cmdline", "kernel argument '%s' is empty or has a newline", *a);
+        if (p->distribution.backend == BACKEND_APT && p->distribution.release) {
+                bool bad = !*p->distribution.release || strpbrk(p->distribution.release, " \t\n\r");
+                for (char **k = p->distribution.components; k && *k; k++)
+                        bad = bad || !**k || strpbrk(*k, " \t\n\r");
+                if (bad)
+                        cfg_error(c, "distribution.release", "the release and its components must be single words "
+                                  "(they are written into the image's /etc/apt/sources.list.d/debian.sources)");
+        }
+        return 0;
+}
+
+/* Debian's public archive: what the installer writes into a new system's
+ * sources, and what an image's apt uses unless distribution.image-mirror
+ * names another archive.  Neither is the mirror the build installed from
+ * (distribution.mirror, --mirror, or the build host's own sources): that
+ * one may be a proxy or a local copy that means nothing on the machines
+ * the image runs on. */
+#define DEBIAN_ARCHIVE "http://deb.debian.org/debian"
+#define DEBIAN_SECURITY_ARCHIVE "http://security.debian.org/debian-security"
+#define DEBIAN_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+/* Releases with -updates and -security suites (Debian's stable releases,
+ * old and upcoming; unstable and experimental have neither). */
+static bool release_has_updates(const char *r) {
+        static const char *const known[] = { "bullseye", "bookworm", "trixie", "forky", "duke",
+                                             "oldoldstable", "oldstable", "stable", "testing", NULL };
+        return strv_contains((char *const *)known, r);
+}
+
+/* /etc/apt/sources.list.d/debian.sources (deb822, as Debian 12 and later
+ * write it) for apt images; written before files: so a profile's own file
+ * at that path wins. */
+int image_sources_apply(struct cfg *c) {
+        const struct slw_profile *p = c->p;
+        struct stat st;
+        if (p->distribution.backend != BACKEND_APT || !p->distribution.release ||
+            tree_stat(c->tree_fd, "/etc/apt", &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        const char *uri = p->distribution.image_mirror && *p->distribution.image_mirror ? p->distribution.image_mirror
+                                                                                       : DEBIAN_ARCHIVE;
+        const char *rel = p->distribution.release;
+        bool updates = release_has_updates(rel);
+        size_t clen = 1;
+        for (char **k = p->distribution.components; k && *k; k++)
+                clen += strlen(*k) + 1;
+        _cleanup_free_ char *comps = xcalloc(1, clen + 8);
+        for (char **k = p->distribution.components; k && *k; k++) {
+                if (k != p->distribution.components)
+                        strcat(comps, " ");
+                strcat(comps, *k);
+        }
+        if (!*comps)
+                strcat(comps, "main");
+        bool keyring = tree_exists(c->tree_fd, DEBIAN_KEYRING);
+        _cleanup_free_ char *signed_by = keyring ? xstrdup("Signed-By: " DEBIAN_KEYRING "\n") : xstrdup("");
+        _cleanup_free_ char *main = updates ? xasprintf("Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: %s\n%s", uri, rel,
+                                                        rel, comps, signed_by)
+                                            : xasprintf("Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\n%s", uri, rel, comps,
+                                                        signed_by);
+        _cleanup_free_ char *security = updates ? xasprintf("\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: %s\n%s",
+                                                            DEBIAN_SECURITY_ARCHIVE, rel, comps, signed_by)
+                                                : xstrdup("");
+        _cleanup_free_ char *text = xasprintf("%s%s", main, security);
+        int r = cfg_mkdir(c, "/etc/apt/sources.list.d", 0755);
+        if (r < 0 || (r = cfg_write_file(c, "/etc/apt/sources.list.d/debian.sources", text, strlen(text), 0644, 0, 0)) < 0)
+                return r;
+        cfg_change(c, "the image's package sources", "/etc/apt/sources.list.d/debian.sources",
+                   p->distribution.image_mirror ? "distribution.image-mirror" : "distribution.release");
         return 0;
 }
 
@@ -238,6 +306,13 @@ static const char *fs_name(enum slw_fs fs) {
 /* /etc/fstab by filesystem UUID from the disk plan; no swap (Azure). */
 int fstab_apply(struct cfg *c) {
         const struct disk_plan *plan = &c->ctx->plan;
+        const bool *out = c->ctx->enabled_outputs;
+        /* A tar (WSL, containers) or a live ISO has no disk and no
+         * filesystem UUIDs to mount: the tree keeps its own fstab. */
+        if (!out[OUT_RAW] && !out[OUT_VHD] && !out[OUT_VHD_DYNAMIC] && !out[OUT_QCOW2]) {
+                log_debug("configure: no disk output, /etc/fstab left as is");
+                return 0;
+        }
         if (plan->root_index < 0 || (size_t)plan->root_index >= plan->n_parts) {
                 log_debug("configure: no disk plan with a root partition, /etc/fstab left as is");
                 return 0;

@@ -261,6 +261,7 @@ int stage_configure(struct build_ctx *ctx) {
          * finalize scripts last. */
         if ((r = accounts_apply(&c)) < 0 ||
             (r = extra_trees_apply(&c)) < 0 ||
+            (r = image_sources_apply(&c)) < 0 ||
             (r = files_apply(&c)) < 0 ||
             (r = system_settings_apply(&c)) < 0 ||
             (r = fstab_apply(&c)) < 0 ||

@@ -60,7 +60,7 @@ static const struct skey repo_keys[] = {
 static const struct skey distribution_keys[] = {
         { .name = "backend", .type = T_ENUM, .enums = backends }, { .name = "release", .type = T_STR }, { .name = "components", .type = T_STRLIST },
         { .name = "variant", .type = T_STR }, { .name = "mirror", .type = T_STR }, { .name = "architecture", .type = T_STR }, { .name = "source", .type = T_STR },
-        { .name = "repositories", .type = T_MAPLIST, .sub = repo_keys }, END };
+        { .name = "image-mirror", .type = T_STR }, { .name = "repositories", .type = T_MAPLIST, .sub = repo_keys }, END };
 static const struct skey packages_keys[] = {
         { .name = "install", .type = T_STRLIST }, { .name = "exclude-paths", .type = T_STRLIST }, { .name = "include-paths", .type = T_STRLIST },
         { .name = "recommends", .type = T_BOOL }, END };
@@ -1189,6 +1189,21 @@ static void check_semantics(struct validator *v, const struct pnode *root) {
         } else if (!scalar_ok(pnode_get(dist, "release")))
                 profile_errors_add(v->errs, dist ? dist->origin : root->origin,
                                    "distribution.release: missing (a suite like trixie for apt, a release like 43 for dnf)");
+        /* the package sources written into the image (configure_files.c) */
+        const struct pnode *imirror = pnode_get(dist, "image-mirror");
+        if (scalar_ok(imirror)) {
+                bool url = startswith(imirror->value, "http://") || startswith(imirror->value, "https://") ||
+                           startswith(imirror->value, "file:///");
+                bool bad = false;
+                for (const char *c = imirror->value; *c; c++)
+                        bad |= (unsigned char)*c <= ' ' || *c == 0x7f;
+                if (strcmp(be, "apt") != 0)
+                        profile_errors_add(v->errs, imirror->origin, "distribution.image-mirror: only the apt backend writes the "
+                                           "image's package sources (a %s image keeps its own; replace them with files:)", be);
+                else if (bad || !url)
+                        profile_errors_add(v->errs, imirror->origin, "distribution.image-mirror: expected an http(s) or file:/// "
+                                           "URL of a Debian archive without spaces, got '%s'", imirror->value);
+        }
         const struct pnode *repos = pnode_get(dist, "repositories");
         for (size_t i = 0; repos && repos->kind == PNODE_SEQ && i < repos->n_items; i++) {
                 const struct pnode *r = repos->items[i];
@@ -1325,6 +1340,7 @@ static void build_model(struct slw_profile *p) {
         if (!p->distribution.variant)
                 p->distribution.variant = xstrdup("minbase");
         p->distribution.mirror = str_at(dist, "mirror");
+        p->distribution.image_mirror = str_at(dist, "image-mirror");
         p->distribution.architecture = str_at(dist, "architecture");
         if (!p->distribution.architecture)
                 p->distribution.architecture = xstrdup(p->distribution.backend == BACKEND_DNF ? "x86_64" : "amd64");
@@ -1737,6 +1753,7 @@ void profile_free(struct slw_profile *p) {
         strv_free(p->distribution.components);
         free(p->distribution.variant);
         free(p->distribution.mirror);
+        free(p->distribution.image_mirror);
         free(p->distribution.architecture);
         free(p->distribution.source);
         for (size_t i = 0; i < p->distribution.n_repos; i++) {

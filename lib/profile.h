@@ -160,6 +160,7 @@ struct slw_profile {
                 char **components;     /* apt */
                 char *variant;         /* mmdebstrap variant, default "minbase" */
                 char *mirror;          /* NULL = host's sources */
+                char *image_mirror;    /* apt: the sources written into the image; NULL = the distribution's archive */
                 char *architecture;    /* default "amd64" / "x86_64" */
                 char *source;          /* import: directory or tarball */
                 struct slw_repo *repos; size_t n_repos;  /* dnf: the repositories; apt: added to the mirror */

@@ -69,6 +69,7 @@ static void test_stage_on_ref_tree(void **state) {
         };
         struct slw_partition parts[] = { { .type = PART_BIOS_BOOT }, { .type = PART_ESP, .fs = FS_VFAT }, { .type = PART_ROOT, .fs = FS_EXT4 } };
         struct build_ctx ctx = { .profile = &p, .tree = (char *)tree, .epoch = 1767225600, .cache_dir = getenv("SLIPWAY_CONFIGURE_CACHE") };
+        ctx.enabled_outputs[OUT_RAW] = true;   /* fstab is written for images with a disk */
         ctx.plan.n_parts = 3;
         ctx.plan.root_index = 2;
         ctx.plan.esp_index = 1;
