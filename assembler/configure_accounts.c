@@ -369,7 +369,7 @@ static void member_add(struct acc_file *f, const char *group, const char *user, 
         f->dirty = true;
 }
 
-static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode) {
+static int acc_file_write_as(struct cfg *c, struct acc_file *f, mode_t default_mode, const char *what, const char *origin) {
         if (!f->dirty)
                 return 0;
         /* Keep the owner and mode Debian gave the file (shadow is root:shadow 0640). */
@@ -392,8 +392,54 @@ static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode
         int r = cfg_write_file(c, f->rel, buf, len, mode, uid, gid);
         if (r < 0)
                 return r;
-        cfg_change(c, "edited", f->rel, "users");
+        cfg_change(c, what, f->rel, origin);
+        f->dirty = false;
         return 0;
+}
+
+static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode) {
+        return acc_file_write_as(c, f, default_mode, "edited", "users");
+}
+
+/* shadow's "date of last password change" (field 3, days since 1970) is
+ * what the install's tools (pwconv, useradd, systemd-sysusers) took from
+ * SOURCE_DATE_EPOCH: the epoch of the build that filled the rootfs cache,
+ * not this build's, when the tree came from the cache.  Every such day is
+ * set to this build's, in /etc/shadow and its backup /etc/shadow-, so a
+ * cached tree gives the bytes a fresh install would; 0 (change at next
+ * login) and empty (no aging) stay.  Only for trees this build's backends
+ * install (apt, dnf): an imported tree's days are its own.  Returns true
+ * when a line changed. */
+static bool shadow_set_days(struct acc_file *f, unsigned long long days) {
+        char d[32];
+        snprintf(d, sizeof(d), "%llu", days);
+        bool changed = false;
+        for (size_t i = 0; i < f->n_lines; i++) {
+                _cleanup_free_ char *v = acc_field(f->lines[i], 2);
+                if (!v || !*v || strcmp(v, "0") == 0 || strspn(v, "0123456789") != strlen(v) || strcmp(v, d) == 0)
+                        continue;
+                line_set_field(&f->lines[i], 2, d);
+                changed = true;
+        }
+        f->dirty |= changed;
+        return changed;
+}
+
+static int shadow_epoch_apply(struct cfg *c) {
+        if (c->p->distribution.backend == BACKEND_IMPORT)
+                return 0;
+        unsigned long long days = c->ctx->epoch / 86400;
+        int r;
+        if (c->acc.shadow.present && shadow_set_days(&c->acc.shadow, days) &&
+            (r = acc_file_write_as(c, &c->acc.shadow, 0640, "last password change day from SOURCE_DATE_EPOCH", NULL)) < 0)
+                return r;
+        struct acc_file backup = {};
+        if ((r = acc_file_load(c, &backup, "/etc/shadow-")) < 0)
+                return r;
+        if (backup.present && shadow_set_days(&backup, days))
+                r = acc_file_write_as(c, &backup, 0600, "last password change day from SOURCE_DATE_EPOCH", NULL);
+        acc_file_free(&backup);
+        return r;
 }
 
 /* Copies /etc/skel into a new home (regular files, dirs, symlinks), both
@@ -557,5 +603,5 @@ int accounts_apply(struct cfg *c) {
             (r = acc_file_write(c, &c->acc.passwd, 0644)) < 0 ||
             (r = acc_file_write(c, &c->acc.shadow, 0640)) < 0)
                 return r;
-        return 0;
+        return shadow_epoch_apply(c);
 }

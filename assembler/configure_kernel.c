@@ -167,7 +167,14 @@ int kernel_validate(struct cfg *c) {
                 _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver);
                 bool have_initrd = tree_has(c, initrd_rel);
                 c->regenerate_initramfs = have_modules || p->immutable.enabled || (p->prune.kernel_modules && have_initrd);
-                if (c->regenerate_initramfs && initramfs_kind(c) == 0)
+                /* The initramfs the install made carries the epoch of the
+                 * build that filled the rootfs cache: made again with this
+                 * build's (and kept in the initramfs cache, whose key has
+                 * the epoch).  An imported tree's is its own. */
+                bool installed_initrd = have_initrd && p->distribution.backend != BACKEND_IMPORT && initramfs_kind(c) != 0;
+                if (!c->regenerate_initramfs && installed_initrd)
+                        c->regenerate_initramfs = true;
+                else if (c->regenerate_initramfs && initramfs_kind(c) == 0)
                         cfg_error(c, have_modules ? "kernel.initramfs-modules" : "prune.kernel-modules",
                                   "the image has neither initramfs-tools (/etc/initramfs-tools, update-initramfs) nor dracut "
                                   "to regenerate the initramfs of kernel %s with", c->kver);
