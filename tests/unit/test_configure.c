@@ -314,6 +314,7 @@ static void test_files_and_settings(void **state) {
         struct slw_partition parts[] = { { .type = PART_ESP, .fs = FS_VFAT }, { .type = PART_ROOT, .fs = FS_EXT4 },
                                          { .type = PART_LINUX, .fs = FS_EXT4, .mountpoint = (char *)"/srv/data" },
                                          { .type = PART_SWAP } };
+        f->ctx.enabled_outputs[OUT_RAW] = true;   /* fstab is written for images with a disk */
         f->ctx.plan.n_parts = 4;
         f->ctx.plan.esp_index = 0;
         f->ctx.plan.root_index = 1;
@@ -501,7 +502,72 @@ static void test_prune_and_generalize(void **state) {
         assert_false(exists(f, "tmp/junk"));
         assert_true(exists(f, "tmp"));
         s = get(f, "etc/shadow");
-        assert_true(startswith(s, "root:*:20000:"));
+        /* locked, and the install's day (20000) is the build's epoch's */
+        assert_true(startswith(s, "root:*:20454:"));
+        free(s);
+}
+
+/* Issue 19: the image's apt sources are the distribution's (not the build
+ * mirror's), fstab only with a disk, and the days shadow's tools took from
+ * the epoch of the install that filled the cache become this build's. */
+static void test_sources_fstab_epoch(void **state) {
+        struct fx *f = *state;
+        char *comps[] = { (char *)"main", (char *)"contrib", NULL };
+        f->p.distribution.release = (char *)"trixie";
+        f->p.distribution.components = comps;
+        put(f, "etc/apt/apt.conf.d/01autoremove", "", 0644);
+        put(f, "usr/share/keyrings/debian-archive-keyring.gpg", "key", 0644);
+        put(f, "etc/shadow", "root:*:19675:0:99999:7:::\nnoaging:*::0:99999:7:::\nmust:*:0:0:99999:7:::\nshort:*\n", 0640);
+        put(f, "etc/shadow-", "root:*:19675:0:99999:7:::\n", 0600);
+        struct slw_partition parts[] = { { .type = PART_ROOT, .fs = FS_EXT4 } };
+        f->ctx.plan.n_parts = 1;
+        f->ctx.plan.root_index = 0;
+        f->ctx.plan.parts[0].spec = &parts[0];
+        strcpy(f->ctx.plan.parts[0].fs_uuid, "11111111-2222-4333-8444-555555555555");
+        f->ctx.enabled_outputs[OUT_TAR] = true;   /* a tar only: no disk */
+        assert_int_equal(stage_configure(&f->ctx), 0);
+
+        assert_false(exists(f, "etc/fstab"));
+        char *s = get(f, "etc/apt/sources.list.d/debian.sources");
+        assert_string_equal(s, "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie trixie-updates\n"
+                               "Components: main contrib\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+                               "Types: deb\nURIs: http://security.debian.org/debian-security\nSuites: trixie-security\n"
+                               "Components: main contrib\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+        free(s);
+        s = get(f, "etc/shadow");
+        assert_string_equal(s, "root:*:20454:0:99999:7:::\nnoaging:*::0:99999:7:::\nmust:*:0:0:99999:7:::\nshort:*\n");
+        free(s);
+        s = get(f, "etc/shadow-");
+        assert_string_equal(s, "root:*:20454:0:99999:7:::\n");
+        free(s);
+
+        /* image-mirror, an unstable release (no -updates, no -security),
+         * and a disk: fstab by UUID */
+        f->p.distribution.release = (char *)"sid";
+        f->p.distribution.image_mirror = (char *)"https://archive.example.org/debian";
+        f->ctx.enabled_outputs[OUT_QCOW2] = true;
+        assert_int_equal(stage_configure(&f->ctx), 0);
+        s = get(f, "etc/apt/sources.list.d/debian.sources");
+        assert_string_equal(s, "Types: deb\nURIs: https://archive.example.org/debian\nSuites: sid\nComponents: main contrib\n"
+                               "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+        free(s);
+        s = get(f, "etc/fstab");
+        assert_non_null(strstr(s, "UUID=11111111-2222-4333-8444-555555555555 / ext4 defaults,errors=remount-ro 0 1\n"));
+        free(s);
+}
+
+/* An imported tree's days and sources are its own. */
+static void test_import_keeps_its_own(void **state) {
+        struct fx *f = *state;
+        f->p.distribution.backend = BACKEND_IMPORT;
+        put(f, "etc/apt/sources.list", "deb http://example.org/debian trixie main\n", 0644);
+        assert_int_equal(stage_configure(&f->ctx), 0);
+        char *s = get(f, "etc/shadow");
+        assert_string_equal(s, SHADOW);
+        free(s);
+        assert_false(exists(f, "etc/apt/sources.list.d/debian.sources"));
+        s = get(f, "etc/apt/sources.list");
+        assert_string_equal(s, "deb http://example.org/debian trixie main\n");
         free(s);
 }
 
@@ -576,6 +642,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_removal_stays_in_tree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_needs_initramfs_generator, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_and_generalize, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sources_fstab_epoch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_import_keeps_its_own, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
