@@ -23,7 +23,8 @@ const struct command commands[] = {
           "                       private key is refused)\n"
           "  --cache DIR          package and rootfs cache (default: $SLIPWAY_CACHE or\n"
           "                       /var/cache/slipway as root, ~/.cache/slipway otherwise)\n"
-          "  --mirror URL         package mirror (default: the build host's own apt sources)\n"
+          "  --mirror URL         package mirror to build from (default: the build host's own apt sources;\n"
+          "                       never written into the image: distribution.image-mirror is)\n"
           "  -v, --verbose        show the tools' output\n" },
         { "summary", cmd_summary, "summary PROFILE [--json] [--set KEY=VALUE]",
           "Prints the merged profile with the origin (file:line) and reason of each value,\n"
