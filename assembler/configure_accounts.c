@@ -392,7 +392,10 @@ static int acc_file_write_as(struct cfg *c, struct acc_file *f, mode_t default_m
         int r = cfg_write_file(c, f->rel, buf, len, mode, uid, gid);
         if (r < 0)
                 return r;
-        cfg_change(c, what, f->rel, origin);
+        if (what)
+                cfg_change(c, what, f->rel, origin);
+        else
+                log_debug("configure: wrote %s", f->rel);
         f->dirty = false;
         return 0;
 }
@@ -408,8 +411,10 @@ static int acc_file_write(struct cfg *c, struct acc_file *f, mode_t default_mode
  * set to this build's, in /etc/shadow and its backup /etc/shadow-, so a
  * cached tree gives the bytes a fresh install would; 0 (change at next
  * login) and empty (no aging) stay.  Only for trees this build's backends
- * install (apt, dnf): an imported tree's days are its own.  Returns true
- * when a line changed. */
+ * install (apt, dnf): an imported tree's days are its own.  Not a change
+ * in build.json (no profile line asks for it; a build from the cache and
+ * one from an empty cache list the same changes).  Returns true when a
+ * line changed. */
 static bool shadow_set_days(struct acc_file *f, unsigned long long days) {
         char d[32];
         snprintf(d, sizeof(d), "%llu", days);
@@ -431,13 +436,13 @@ static int shadow_epoch_apply(struct cfg *c) {
         unsigned long long days = c->ctx->epoch / 86400;
         int r;
         if (c->acc.shadow.present && shadow_set_days(&c->acc.shadow, days) &&
-            (r = acc_file_write_as(c, &c->acc.shadow, 0640, "last password change day from SOURCE_DATE_EPOCH", NULL)) < 0)
+            (r = acc_file_write_as(c, &c->acc.shadow, 0640, NULL, NULL)) < 0)
                 return r;
         struct acc_file backup = {};
         if ((r = acc_file_load(c, &backup, "/etc/shadow-")) < 0)
                 return r;
         if (backup.present && shadow_set_days(&backup, days))
-                r = acc_file_write_as(c, &backup, 0600, "last password change day from SOURCE_DATE_EPOCH", NULL);
+                r = acc_file_write_as(c, &backup, 0600, NULL, NULL);
         acc_file_free(&backup);
         return r;
 }
