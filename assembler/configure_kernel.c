@@ -544,6 +544,13 @@ int kernel_apply_initramfs(struct cfg *c) {
 
         char hash[65];
         initramfs_inputs_hash(c, hash);
+        /* the profile line that asks for it; none when the reason is only
+         * the installed initramfs's epoch (kernel_validate) */
+        const struct slw_profile *p = c->p;
+        const char *origin = p->kernel.initramfs_modules && p->kernel.initramfs_modules[0] ? "kernel.initramfs-modules"
+                             : p->immutable.enabled                                       ? "immutable.enabled"
+                             : p->prune.kernel_modules                                    ? "prune.kernel-modules"
+                                                                                          : NULL;
         _cleanup_free_ char *initrd_rel = xasprintf("/boot/initrd.img-%s", c->kver), *cached = NULL;
         int r;
         if (c->ctx->cache_dir) {
@@ -556,7 +563,7 @@ int kernel_apply_initramfs(struct cfg *c) {
                         if ((r = cfg_write_file(c, initrd_rel, data, len, st.st_mode & 07777, 0, 0)) < 0)
                                 return r;
                         log_info("configure: initramfs inputs unchanged (%.12s), reused the cached one", hash);
-                        cfg_change(c, "initramfs (cached)", initrd_rel, "kernel.initramfs-modules");
+                        cfg_change(c, "initramfs (cached)", initrd_rel, origin);
                         record_initramfs_cache(c->ctx, true, hash);
                         return 0;
                 }
@@ -573,7 +580,7 @@ int kernel_apply_initramfs(struct cfg *c) {
                 return log_error_errno(r, "regenerating the initramfs of %s inside the image", c->kver);
         log_info("configure: initramfs regenerated in %.1f s (inputs %.12s)", (double)(now_usec() - t0) / 1e6, hash);
         _cleanup_free_ char *what = xasprintf("regenerated initramfs (inputs sha256 %s)", hash);
-        cfg_change(c, what, initrd_rel, "kernel.initramfs-modules");
+        cfg_change(c, what, initrd_rel, origin);
 
         if (cached) {
                 _cleanup_free_ char *dir = xasprintf("%s/initramfs", c->ctx->cache_dir), *data = NULL;
