@@ -37,6 +37,9 @@ int apt_resolve_mirror(const struct build_ctx *ctx, char **ret);
  * host: its resolv.conf and hostname (and packages' backups of them), the
  * build's sources.list and 99mmdebstrap apt options (rootfs_apt.c). */
 int apt_scrub_host_files(const char *dest);
+/* dnf: removes dnf's logs and transaction history (the build mirror's
+ * URLs, this run's command line and times) from the tree (rootfs_dnf.c). */
+int dnf_remove_build_traces(const char *dest);
 /* The first "E: " line of apt/mmdebstrap stderr output, or NULL. */
 char *apt_error_line(const char *stderr_text);
 

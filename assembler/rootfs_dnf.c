@@ -106,6 +106,34 @@ void dnf_remove_cachedir_leak(const char *dest, const char *cachedir) {
         }
 }
 
+/* What dnf writes about the build itself: its logs (the build mirror's
+ * URLs, wall-clock times) and its transaction history (this run's command
+ * line, with the private reposdir, and times).  Not the image's: removed,
+ * as mmdebstrap removes dpkg's and apt's logs (an rpm scriptlet's own
+ * files, and the rpm database, stay). */
+int dnf_remove_build_traces(const char *dest) {
+        static const char *const logs[] = { "dnf.log", "dnf.librepo.log", "dnf.rpm.log", "hawkey.log", "dnf5.log" };
+        static const char *const history[] = {
+                "/var/lib/dnf/history.sqlite", "/var/lib/dnf/history.sqlite-wal", "/var/lib/dnf/history.sqlite-shm",
+                "/usr/lib/sysimage/libdnf5/transaction_history.sqlite",
+                "/usr/lib/sysimage/libdnf5/transaction_history.sqlite-wal",
+                "/usr/lib/sysimage/libdnf5/transaction_history.sqlite-shm",
+        };
+        _cleanup_close_ int root_fd = tree_root_open(dest);
+        if (root_fd < 0)
+                return log_error_errno(root_fd, "rootfs: cannot open the tree %s", dest);
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(logs); i++) {
+                _cleanup_free_ char *path = xasprintf("/var/log/%s", logs[i]);
+                r = tree_remove(root_fd, path, 0);
+        }
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(history); i++)
+                r = tree_remove(root_fd, history[i], 0);
+        if (r < 0)
+                return log_error_errno(r, "rootfs: could not remove dnf's logs and history from the tree");
+        return 0;
+}
+
 /* dpkg's path-exclude/path-include, after the fact: rpm has no path filter
  * (only tsflags=nodocs and %_install_langs), so files matching an exclude
  * glob and no include glob are removed once dnf is done, and directories
@@ -283,8 +311,10 @@ static int dnf_install(const struct build_ctx *ctx, const char *dest) {
         dnf_remove_cachedir_leak(dest, cachedir);
         if (r < 0)
                 return r == -EINTR ? log_error_errno(r, "rootfs: interrupted") : r;
-        if (r == 0)
-                return apply_path_filters(dest, p->packages.exclude_paths, p->packages.include_paths);
+        if (r == 0) {
+                r = dnf_remove_build_traces(dest);
+                return r < 0 ? r : apply_path_filters(dest, p->packages.exclude_paths, p->packages.include_paths);
+        }
         /* dnf 4 prints "No match for argument: foo" on stdout and
          * "Error: Unable to find a match: foo bar" on stderr; dnf5 prints
          * "No match for argument: foo" on stderr. */

@@ -20,8 +20,9 @@
  * its pid is gone) or `cache clean` removes. */
 
 /* 2: trees have an empty /dev (assembler/stage_rootfs.c)
- * 3: apt trees hold nothing of the build host (no copied resolv.conf or
- *    hostname, no build sources.list or 99mmdebstrap: rootfs_apt.c) */
+ * 3: trees hold nothing of the build host: apt's no copied resolv.conf or
+ *    hostname, no build sources.list or 99mmdebstrap (rootfs_apt.c); dnf's
+ *    no logs or history naming the build's repositories (rootfs_dnf.c) */
 #define CACHE_FORMAT_VERSION "3"
 
 /* $SLIPWAY_CACHE, else /var/cache/slipway as root, else
