@@ -276,8 +276,9 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
 
         char *out = NULL;
         size_t len = 0, cap = 0;
-        if (lines) {
-                /* whole lines to the callback as they come */
+        if (lines || capture) {
+                /* one reader for both: with lines, whole lines go to the
+                 * callback as they come and only the unfinished one is kept */
                 char buf[16384];
                 for (;;) {
                         FORWARD_INTERRUPT();
@@ -292,6 +293,8 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
                         }
                         memcpy(out + len, buf, (size_t)k);
                         len += (size_t)k;
+                        if (!lines)
+                                continue;
                         char *start = out, *nl;
                         while ((nl = memchr(start, '\n', len - (size_t)(start - out)))) {
                                 *nl = '\0';
@@ -302,31 +305,16 @@ int chroot_run(const char *tree, char *const argv[], const struct chroot_run_opt
                         memmove(out, start, len);
                 }
                 close(pipefd[0]);
-                if (len > 0) {
-                        out[len] = '\0';
-                        opts->output_line(out, opts->userdata);
-                }
-                free(out);
-                out = NULL;
-                len = 0;
-        }
-        if (capture) {
-                char buf[16384];
-                for (;;) {
-                        FORWARD_INTERRUPT();
-                        ssize_t k = read(pipefd[0], buf, sizeof(buf));
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0)
-                                break;
-                        if (len + (size_t)k + 1 > cap) {
-                                cap = MAX(cap * 2, len + (size_t)k + 1);
-                                out = xrealloc(out, cap);
+                if (lines) {
+                        if (len > 0) {
+                                out[len] = '\0';
+                                opts->output_line(out, opts->userdata);
                         }
-                        memcpy(out + len, buf, (size_t)k);
-                        len += (size_t)k;
+                        /* the lines went to the callback; nothing is captured */
+                        free(out);
+                        out = NULL;
+                        len = 0;
                 }
-                close(pipefd[0]);
         }
 
         int status = 0;
