@@ -128,10 +128,7 @@ static int script_init(const char *tree, char *const argv[], const struct chroot
                         _exit(127);
                 }
                 /* the environment spawn.c gives every program in the image */
-                clearenv();
-                putenv((char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-                putenv((char *)"HOME=/root");
-                putenv((char *)"LANG=C.UTF-8");
+                spawn_image_environment();
                 for (size_t i = 0; opts->env && opts->env[i]; i++)
                         putenv(opts->env[i]);
                 execv(argv[0], argv);

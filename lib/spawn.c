@@ -13,6 +13,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+void spawn_image_environment(void) {
+        clearenv();
+        putenv((char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        putenv((char *)"HOME=/root");
+        putenv((char *)"LANG=C.UTF-8");
+}
+
 extern char **environ;
 
 /* Signal-handler state: process groups of running children.  This and the
@@ -233,10 +240,7 @@ int run_command_status(char *const argv[], const struct run_opts *opts, char **r
                          * the tree does not have (dracut refuses a TMPDIR
                          * that is not there) and would make a build depend
                          * on who ran it. */
-                        clearenv();
-                        putenv((char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-                        putenv((char *)"HOME=/root");
-                        putenv((char *)"LANG=C.UTF-8");
+                        spawn_image_environment();
                 }
                 for (size_t i = 0; opts->env && opts->env[i]; i++)
                         putenv(opts->env[i]);

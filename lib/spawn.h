@@ -53,3 +53,7 @@ char *argv_to_string(char *const argv[]);
 
 /* Which "tool" resolves to in PATH, or NULL. */
 char *find_program(const char *name);
+
+/* In a child about to run a program of the image: the environment every
+ * such program gets (PATH, HOME, LANG only), nothing of the host's. */
+void spawn_image_environment(void);
